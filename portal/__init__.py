@@ -1,0 +1,32 @@
+"""Xueji Portal (学籍服务门户)."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+from portal.config import ROOT, Config
+
+
+def create_app(overrides: dict | None = None) -> Flask:
+    """Build the portal: configuration, extensions, blueprints, request hooks."""
+    app = Flask(
+        __name__,
+        template_folder=str(ROOT / "templates"),
+        static_folder=str(ROOT / "static"),
+        instance_path=str(ROOT / "instance"),
+    )
+    app.config.from_object(Config())
+    app.config.update(overrides or {})
+
+    from portal import web
+
+    web.init_extensions(app)
+    web.register_blueprints(app)
+    web.register_request_hooks(app)
+    web.register_error_handlers(app)
+    web.register_template_helpers(app)
+
+    from portal.cli import register_cli
+
+    register_cli(app)
+    return app

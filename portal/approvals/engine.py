@@ -1,0 +1,223 @@
+"""The one approvals engine: open a case, decide its steps, time them out.
+
+Every request kind goes through here. Steps are decided under a row lock so
+two registrars pressing "approve" at once cannot both win; a repeated identical
+decision by the same person is answered as already done (idempotent).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
+
+from portal import clock
+from portal.approvals.kinds import get_kind
+from portal.approvals.models import Alert, Case, CaseState, Step, StepState
+from portal.audit.service import record_event
+from portal.audit.tags import AuditTag
+from portal.errors import Conflict, NotFound, ValidationFailed
+from portal.extensions import db
+from portal.orgs.models import OrgLevel
+from portal.provinces.models import TimeoutPolicy
+from portal.provinces.service import rule_for, working_calendar
+from portal.security.scope import can_act_for_unit
+
+MAX_REASON_LENGTH = 500
+
+
+def open_case(
+    kind_name: str,
+    student,
+    requester,
+    payload: dict | None = None,
+    *,
+    idempotency_key: str | None = None,
+    today: date | None = None,
+) -> Case:
+    """Open a case of `kind_name` about `student` and start its first step."""
+    if idempotency_key:
+        existing = _case_for_key(idempotency_key, kind_name, student, requester)
+        if existing is not None:
+            return existing
+    kind = get_kind(kind_name)
+    province = student.school.ancestor_at(OrgLevel.PROVINCE)
+    case = Case(
+        kind=kind_name, student=student, requester=requester, province_id=province.id,
+        payload=payload or {}, idempotency_key=idempotency_key,
+    )
+    rule = rule_for(province.id, kind_name)
+    for position, route_step in enumerate(kind.route(case)):
+        case.steps.append(
+            Step(position=position, role=route_step.role, org_unit=route_step.org_unit,
+                 working_days=rule.step_working_days, state=StepState.WAITING)
+        )
+    if not case.steps:
+        raise ValueError(f"request kind {kind_name} declared an empty route")
+    db.session.add(case)
+    db.session.flush()
+    _activate(case.steps[0], today or clock.today())
+    record_event(AuditTag.CASE_OPENED, actor=requester, student=student, case=case, kind=kind_name)
+    return case
+
+
+def _case_for_key(key: str, kind_name: str, student, requester) -> Case | None:
+    case = db.session.scalar(select(Case).where(Case.idempotency_key == key))
+    if case is None:
+        return None
+    if (case.kind, case.student_id, case.requester_id) != (kind_name, student.id, requester.id):
+        raise Conflict("case.idempotency_key_reused", _l("This request was already used."))
+    return case
+
+
+def _activate(step: Step, today: date) -> None:
+    step.state = StepState.PENDING
+    step.activated_on = today
+    _set_deadline(step, working_calendar(step.case.province_id))
+
+
+def _set_deadline(step: Step, calendar) -> None:
+    deadline = calendar.add_working_days(step.activated_on, step.working_days)
+    step.due_on = deadline.due_on
+    step.due_awaits_calendar_year = deadline.missing_year
+
+
+def decide(step_id: int, actor, *, approve: bool, reason: str = "", today=None) -> Step:
+    """Approve or reject a pending step owned by the actor's unit."""
+    reason = reason.strip()
+    if not approve and not reason:
+        raise ValidationFailed(
+            "step.reason_required", _l("Please give a reason the family can read.")
+        )
+    if len(reason) > MAX_REASON_LENGTH:
+        raise ValidationFailed(
+            "step.reason_too_long", _l("The reason is too long (at most %(max)s characters)."),
+            max=MAX_REASON_LENGTH,
+        )
+    step = _lock_step(step_id)
+    if step is None or not can_act_for_unit(actor, step.org_unit):
+        raise NotFound("step.not_found", _l("No such step waiting for your unit."))
+    outcome = StepState.APPROVED if approve else StepState.REJECTED
+    if step.state != StepState.PENDING:
+        if step.state == outcome and step.decided_by_id == actor.id:
+            return step  # the same person's retried submit: already done
+        raise Conflict("step.already_decided", _l("This step has already been decided."))
+    _finish_step(step, outcome, actor, reason)
+    _advance(step.case, actor, today or clock.today())
+    return step
+
+
+def _lock_step(step_id: int) -> Step | None:
+    # populate_existing: re-read the row after the lock, not the copy this session may hold.
+    query = select(Step).where(Step.id == step_id).with_for_update().execution_options(
+        populate_existing=True
+    )
+    return db.session.scalar(query)
+
+
+_STEP_TAGS = {
+    StepState.APPROVED: AuditTag.STEP_APPROVED,
+    StepState.REJECTED: AuditTag.STEP_REJECTED,
+    StepState.TIMED_OUT: AuditTag.STEP_TIMED_OUT,
+}
+
+
+def _finish_step(step: Step, outcome: StepState, actor, reason: str) -> None:
+    step.state = outcome
+    step.decided_at = clock.now()
+    step.decided_by_id = getattr(actor, "id", None)
+    step.reason = reason
+    record_event(
+        _STEP_TAGS[outcome], actor=actor, student=step.case.student, case=step.case,
+        step=step.position,
+    )
+
+
+def _advance(case: Case, actor, today: date) -> None:
+    """After a decision: start the next step, or close the case."""
+    if any(s.state == StepState.REJECTED for s in case.steps):
+        _close(case, CaseState.REJECTED, actor)
+        return
+    upcoming = next((s for s in case.steps if s.state == StepState.WAITING), None)
+    if upcoming is not None:
+        _activate(upcoming, today)
+    else:
+        _close(case, CaseState.APPROVED, actor)
+
+
+def _close(case: Case, state: CaseState, actor) -> None:
+    for step in case.steps:
+        if step.state == StepState.WAITING:
+            step.state = StepState.SKIPPED
+    case.state = state
+    case.closed_at = clock.now()
+    kind = get_kind(case.kind)
+    if state == CaseState.APPROVED:
+        kind.on_approved(case, actor)
+        record_event(AuditTag.CASE_APPROVED, actor=actor, student=case.student, case=case)
+    else:
+        kind.on_rejected(case, actor)
+        record_event(AuditTag.CASE_REJECTED, actor=actor, student=case.student, case=case)
+
+
+@dataclass
+class TimeoutReport:
+    auto_approved: list[int] = field(default_factory=list)
+    flagged_overdue: list[int] = field(default_factory=list)
+
+
+def process_timeouts(today: date | None = None) -> TimeoutReport:
+    """Apply each province's timeout policy to pending steps whose deadline has passed."""
+    today = today or clock.today()
+    report = TimeoutReport()
+    late_ids = db.session.scalars(
+        select(Step.id).where(Step.state == StepState.PENDING, Step.due_on < today)
+    ).all()
+    for step_id in late_ids:
+        step = _lock_step(step_id)
+        if step is None or step.state != StepState.PENDING:
+            continue  # decided meanwhile
+        policy = rule_for(step.case.province_id, step.case.kind).timeout_policy
+        if policy == TimeoutPolicy.AUTO_APPROVE:
+            _finish_step(step, StepState.TIMED_OUT, None, "")
+            _advance(step.case, None, today)
+            report.auto_approved.append(step.id)
+        elif step.overdue_since is None:
+            _flag_overdue(step, today)
+            report.flagged_overdue.append(step.id)
+    return report
+
+
+def _flag_overdue(step: Step, today: date) -> None:
+    step.overdue_since = today
+    alerted = step.org_unit.parent or step.org_unit
+    db.session.add(Alert(org_unit_id=alerted.id, step_id=step.id, kind="step_overdue"))
+    record_event(AuditTag.STEP_OVERDUE, student=step.case.student, case=step.case, step=step.position)
+
+
+def fill_awaiting_deadlines(province_id: int) -> int:
+    """Compute deadlines that were waiting for the holiday calendar; return how many now have one."""
+    calendar = working_calendar(province_id)
+    waiting = db.session.scalars(
+        select(Step).join(Case).where(
+            Case.province_id == province_id,
+            Step.state == StepState.PENDING,
+            Step.due_awaits_calendar_year.is_not(None),
+        )
+    ).all()
+    for step in waiting:
+        _set_deadline(step, calendar)
+    return sum(1 for step in waiting if step.due_on is not None)
+
+
+def queue_for(unit) -> list[Step]:
+    """Every step waiting on `unit`, soonest deadline first (unknown deadlines last)."""
+    return list(
+        db.session.scalars(
+            select(Step)
+            .where(Step.org_unit_id == unit.id, Step.state == StepState.PENDING)
+            .order_by(Step.due_on.is_(None), Step.due_on, Step.id)
+        )
+    )

@@ -1,0 +1,36 @@
+"""Keep ID numbers and mobile numbers out of logs, whatever code tries to log them."""
+
+from __future__ import annotations
+
+import logging
+import re
+
+# 18-character ID-like numbers (optionally behind a G/J/L student-number prefix),
+# 11-digit mobile numbers, and 15-character permanent-residence numbers.
+_SENSITIVE = re.compile(
+    r"(?<![0-9A-Za-z])(?:[GJL]?\d{17}[\dXx]|1\d{10}|[A-Z]{3}\d{12})(?![0-9A-Za-z])"
+)
+
+
+# Search terms in access-log request lines may be a child's name.
+_QUERY_VALUES = re.compile(r"([?&](?:q|name)=)[^&\s\"]*")
+
+
+def scrub(text: str) -> str:
+    return _QUERY_VALUES.sub(r"\1[redacted]", _SENSITIVE.sub("[redacted]", text))
+
+
+class ScrubSensitiveNumbers(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.msg = scrub(record.getMessage())
+        record.args = ()
+        return True
+
+
+def install_log_scrubber(logger: logging.Logger) -> None:
+    """Attach the scrubber to `logger`'s handlers (filters on loggers skip propagated records)."""
+    if not logger.handlers:
+        logging.basicConfig(level=logging.INFO)
+    for handler in logger.handlers:
+        if not any(isinstance(f, ScrubSensitiveNumbers) for f in handler.filters):
+            handler.addFilter(ScrubSensitiveNumbers())

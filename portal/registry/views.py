@@ -1,0 +1,95 @@
+"""Staff pages: the unit's students, one record with its history and guardian links."""
+
+from __future__ import annotations
+
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from portal import forms
+from portal.audit.service import record_event
+from portal.audit.tags import AuditTag
+from portal.errors import DomainError
+from portal.guardians import service as links
+from portal.guardians.models import RELATION_LABELS, Relation
+from portal.registry.service import history_of, search_students
+from portal.security.permissions import Permission, requires
+from portal.security.scope import get_visible_student
+
+blueprint = Blueprint("registry", __name__, url_prefix="/staff")
+
+
+@blueprint.get("/students")
+@requires(Permission.STUDENTS_READ)
+def students():
+    query = request.args.get("q", "").strip()[:40]
+    page = search_students(current_user, query, page=forms.int_field("page", default=1))
+    record_event(AuditTag.STUDENT_SEARCHED, actor=current_user,
+                 shown=[s.id for s in page.students], page=page.page)
+    return render_template("registry/students.html", query=query, result=page)
+
+
+def _record_page(student, *, reveal: bool = False, new_code: str | None = None, status=200):
+    context = {
+        "student": student,
+        "history": history_of(student),
+        "links": links.links_of(student),
+        "codes": links.open_codes_of(student),
+        "relations": RELATION_LABELS,
+        "reveal": reveal,
+        "new_code": new_code,
+    }
+    return render_template("registry/student.html", **context), status
+
+
+@blueprint.get("/students/<int:student_id>")
+@requires(Permission.STUDENTS_READ)
+def student(student_id: int):
+    record = get_visible_student(current_user, student_id)
+    record_event(AuditTag.STUDENT_VIEWED, actor=current_user, student=record)
+    return _record_page(record)
+
+
+@blueprint.post("/students/<int:student_id>/reveal")
+@requires(Permission.DOCUMENT_REVEAL)
+def reveal_document(student_id: int):
+    """Show the full document number once, to verify it against a paper document."""
+    record = get_visible_student(current_user, student_id)
+    record_event(AuditTag.STUDENT_DOCUMENT_REVEALED, actor=current_user, student=record)
+    return _record_page(record, reveal=True)
+
+
+@blueprint.post("/students/<int:student_id>/codes")
+@requires(Permission.LINKS_MANAGE)
+def issue_code(student_id: int):
+    record = get_visible_student(current_user, student_id)
+    try:
+        relation = Relation(request.form.get("relation", ""))
+    except ValueError:
+        relation = Relation.OTHER
+    try:
+        _, code = links.issue_code(record, forms.text("guardian_name", max_length=50),
+                                   forms.text("guardian_mobile", max_length=20), relation,
+                                   current_user)
+    except DomainError as error:
+        flash(error.message, "error")
+        return _record_page(record, status=error.status)
+    return _record_page(record, new_code=code)
+
+
+@blueprint.post("/students/<int:student_id>/codes/<int:code_id>/revoke")
+@requires(Permission.LINKS_MANAGE)
+def revoke_code(student_id: int, code_id: int):
+    record = get_visible_student(current_user, student_id)
+    links.revoke_code(code_id, record, current_user)
+    flash(_("The binding code was revoked."), "success")
+    return redirect(url_for("registry.student", student_id=record.id))
+
+
+@blueprint.post("/students/<int:student_id>/links/<int:link_id>/revoke")
+@requires(Permission.LINKS_MANAGE)
+def revoke_link(student_id: int, link_id: int):
+    record = get_visible_student(current_user, student_id)
+    links.revoke_link(link_id, record, current_user)
+    flash(_("The guardian link was revoked."), "success")
+    return redirect(url_for("registry.student", student_id=record.id))
