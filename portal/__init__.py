@@ -15,7 +15,7 @@ def create_app(overrides: dict | None = None) -> Flask:
         static_folder=str(ROOT / "static"),
         instance_path=str(ROOT / "instance"),
     )
-    app.config.from_object(Config())
+    app.config.from_object(Config(overrides))
     app.config.update(overrides or {})
 
     from portal import web

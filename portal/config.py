@@ -35,10 +35,11 @@ def _secret_key(is_development: bool) -> str:
 class Config:
     """Settings for a running portal; see `testing_config` for the test suite."""
 
-    def __init__(self) -> None:
-        self.PORTAL_ENV = os.environ.get("PORTAL_ENV", "production")
+    def __init__(self, overrides: dict | None = None) -> None:
+        overrides = overrides or {}
+        self.PORTAL_ENV = overrides.get("PORTAL_ENV") or os.environ.get("PORTAL_ENV", "production")
         is_development = self.PORTAL_ENV == "development"
-        self.SECRET_KEY = _secret_key(is_development)
+        self.SECRET_KEY = overrides.get("SECRET_KEY") or _secret_key(is_development)
         self.SQLALCHEMY_DATABASE_URI = _database_url()
         self.SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
         self.SESSION_COOKIE_HTTPONLY = True

@@ -51,7 +51,7 @@ class NotFound(DomainError):
     status = 404
 
     def __init__(self, code: str = "not_found", message=None):
-        super().__init__(code, message or lazy_gettext("Not found."))
+        super().__init__(code, lazy_gettext("Not found.") if message is None else message)
 
 
 class Conflict(DomainError):

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import logging
 
-from flask import Flask, flash, g, redirect, render_template, request, url_for
+from flask import Flask, flash, g, has_request_context, redirect, render_template, request, url_for
 from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 
 from portal.config import ROOT
+from portal.database import configure_sqlite
 from portal.errors import DomainError
 from portal.extensions import babel, csrf, db, limiter, login_manager, migrate
 
@@ -25,6 +26,8 @@ CONTENT_SECURITY_POLICY = (
 
 
 def select_locale() -> str:
+    if not has_request_context():
+        return "zh_Hans"  # CLI and background work speak the default language
     chosen = request.cookies.get(LANGUAGE_COOKIE)
     return chosen if chosen in LANGUAGES else "zh_Hans"
 
@@ -34,6 +37,8 @@ def init_extensions(app: Flask) -> None:
     from portal.logging_filters import install_log_scrubber
 
     db.init_app(app)
+    with app.app_context():
+        configure_sqlite(db.engine)
     # Batch mode lets later migrations alter tables on SQLite too.
     migrate.init_app(app, db, directory=str(ROOT / "migrations"), render_as_batch=True)
     login_manager.init_app(app)

@@ -1,0 +1,40 @@
+# The two commands a newcomer needs: `make run` and `make test`.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+PORT ?= 5000
+
+.PHONY: run test lint format translations bench demo-million clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	touch $(STAMP)
+
+translations: $(STAMP)
+	$(BIN)/pybabel compile -q -d portal/translations
+
+## Run the portal on http://localhost:$(PORT) with an embedded SQLite database and demo data.
+run: $(STAMP) translations
+	PORTAL_ENV=development FLASK_APP=wsgi $(BIN)/flask portal setup --address http://localhost:$(PORT)
+	PORTAL_ENV=development $(BIN)/gunicorn --bind 127.0.0.1:$(PORT) --workers 2 \
+		--access-logfile - wsgi:app
+
+## Run the whole suite: lint, then every test on SQLite and on PostgreSQL.
+test: $(STAMP) translations
+	BIN=$(BIN) scripts/test.sh
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+
+format: $(STAMP)
+	$(BIN)/ruff format .
+
+## Benchmark the guardian home and staff search against a bare endpoint (PostgreSQL, 1M students).
+bench: $(STAMP) translations
+	$(BIN)/python benchmarks/pages.py
+
+clean:
+	rm -rf $(VENV) instance build *.egg-info test-artifacts
