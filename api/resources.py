@@ -2,20 +2,24 @@
 
 from __future__ import annotations
 
-from flask import jsonify, request
+from flask import current_app, jsonify, request
 from flask_login import current_user
 
 from api import blueprint
 from api.errors import problem_response
-from api.schemas import ChildDetailSchema, ChildSummarySchema, StaffStudentSchema
-from api.schemas import StudentSearchSchema
+from api.schemas import (
+    ChildDetailSchema,
+    ChildSummarySchema,
+    StaffStudentSchema,
+    StudentSearchSchema,
+)
 from portal import forms
 from portal.audit.service import record_event
 from portal.audit.tags import AuditTag
 from portal.extensions import csrf
 from portal.guardians.overview import child_overview, children_of
 from portal.registry.service import history_of, search_students
-from portal.security.permissions import Permission, has_permission, requires
+from portal.security.permissions import Permission, requires
 from portal.security.scope import get_visible_student
 
 # Read-only JSON today; writes will authenticate with purpose-bound tokens, not forms.
@@ -25,11 +29,11 @@ csrf.exempt(blueprint)
 @blueprint.before_request
 def answer_unauthenticated_as_problem():
     """Unsigned calls get 401 problem+json instead of a redirect to the sign-in page."""
-    view = blueprint.view_functions.get((request.endpoint or "").removeprefix("api."))
+    view = current_app.view_functions.get(request.endpoint or "")
     permission = getattr(view, "required_permission", None)
-    if permission is not None and not has_permission(current_user, permission):
-        if not current_user.is_authenticated:
-            return problem_response(401, "request.unauthenticated", "Sign in first.")
+    needs_sign_in = permission not in (None, Permission.PUBLIC)
+    if needs_sign_in and not current_user.is_authenticated:
+        return problem_response(401, "request.unauthenticated", "Sign in first.")
     return None
 
 
@@ -42,6 +46,7 @@ def my_children():
       summary: My linked children
       responses:
         200:
+          description: OK
           content:
             application/json:
               schema:
@@ -49,6 +54,7 @@ def my_children():
                 properties:
                   children: {type: array, items: ChildSummarySchema}
         401:
+          description: Not signed in (problem+json)
           content: {application/problem+json: {schema: ProblemSchema}}
     """
     return jsonify(children=ChildSummarySchema(many=True).dump(children_of(current_user)))
@@ -65,8 +71,10 @@ def my_child(student_id: int):
         - {in: path, name: student_id, required: true, schema: {type: integer}}
       responses:
         200:
+          description: OK
           content: {application/json: {schema: ChildDetailSchema}}
         404:
+          description: Not found or not visible to you (problem+json)
           content: {application/problem+json: {schema: ProblemSchema}}
     """
     overview = child_overview(get_visible_student(current_user, student_id))
@@ -89,8 +97,10 @@ def students():
         - {in: query, name: page, schema: {type: integer, minimum: 1}}
       responses:
         200:
+          description: OK
           content: {application/json: {schema: StudentSearchSchema}}
         400:
+          description: Bad input (problem+json)
           content: {application/problem+json: {schema: ProblemSchema}}
     """
     query = request.args.get("q", "").strip()[:40]
@@ -111,8 +121,10 @@ def student(student_id: int):
         - {in: path, name: student_id, required: true, schema: {type: integer}}
       responses:
         200:
+          description: OK
           content: {application/json: {schema: StaffStudentSchema}}
         404:
+          description: Not found or not visible to you (problem+json)
           content: {application/problem+json: {schema: ProblemSchema}}
     """
     record = get_visible_student(current_user, student_id)

@@ -137,11 +137,12 @@ def render_form_error(template: str, error: DomainError, **context):
 
 
 def register_template_helpers(app: Flask) -> None:
-    from portal.approvals.kinds import step_role_label
+    from portal.approvals.kinds import case_kind_label, step_role_label
     from portal.guardians.models import Relation
     from portal.registry.codes import ethnicity_name
     from portal.registry.documents import mask_document_number, mask_student_number
     from portal.registry.status import Status
+    from portal.security.permissions import Permission, has_permission
 
     app.jinja_env.filters["mask_document"] = mask_document_number
     app.jinja_env.filters["mask_student_number"] = mask_student_number
@@ -150,14 +151,9 @@ def register_template_helpers(app: Flask) -> None:
         ethnicity_name=ethnicity_name,
         relation_label=lambda code: _enum_label(Relation, code),
         role_label=step_role_label,
+        case_kind_label=case_kind_label,
+        can=lambda permission: has_permission(current_user, Permission(permission)),
     )
-
-
-def _enum_label(enum_class, code) -> str:
-    try:
-        return enum_class(code).label
-    except ValueError:
-        return str(code)
 
     @app.context_processor
     def page_globals():
@@ -167,6 +163,13 @@ def _enum_label(enum_class, code) -> str:
             "current_language": str(locale) if locale else "zh_Hans",
             "html_lang": "en" if locale and locale.language == "en" else "zh-Hans",
         }
+
+
+def _enum_label(enum_class, code) -> str:
+    try:
+        return enum_class(code).label
+    except ValueError:
+        return str(code)
 
 
 def home_url_for(user) -> str:

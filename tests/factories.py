@@ -47,8 +47,10 @@ def make_tree() -> Tree:
 def new_student(*, name: str = "李小明", birth: date = date(2016, 3, 14),
                 gender: Gender = Gender.MALE, grade: int = 4, region: str = "110105",
                 sequence: int | None = None) -> NewStudent:
-    number = make_resident_id(region, birth, sequence if sequence is not None
-                              else next(_serial) % 1000, gender)
+    # Even sequences: make_resident_id sets the parity bit for the gender, so they never collide.
+    if sequence is None:
+        sequence = next(_serial) * 2 % 1000
+    number = make_resident_id(region, birth, sequence, gender)
     return NewStudent(
         student_number="G" + number, document_type=DocumentType.RESIDENT_ID,
         document_number=number, name=name, gender=gender, birth_date=birth, ethnicity="01",

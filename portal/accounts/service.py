@@ -87,6 +87,5 @@ def _find_by_login(login: str) -> User | None:
 
 def _seal_if_idle(user: User) -> None:
     last = user.last_sign_in_at or user.created_at
-    if user.is_staff and last is not None:
-        if clock.now() - clock.aware(last) > STAFF_IDLE_LIMIT:
-            user.is_active_account = False
+    if user.is_staff and last is not None and clock.now() - clock.aware(last) > STAFF_IDLE_LIMIT:
+        user.is_active_account = False

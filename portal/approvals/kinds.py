@@ -38,6 +38,7 @@ class RequestKind:
     """Base for every request kind (transfer, correction, suspension ...)."""
 
     name: str = ""
+    label = ""  # a lazy_gettext string the family reads
 
     def route(self, case) -> list[RouteStep]:
         raise NotImplementedError
@@ -57,6 +58,11 @@ def register(kind: RequestKind) -> RequestKind:
         raise ValueError("a request kind needs a name")
     _KINDS[kind.name] = kind
     return kind
+
+
+def case_kind_label(name: str) -> str:
+    kind = _KINDS.get(name)
+    return str(kind.label) if kind is not None and kind.label else name
 
 
 def get_kind(name: str) -> RequestKind:

@@ -14,10 +14,10 @@ from itertools import count
 from faker.providers.person.zh_CN import Provider as ChineseNames
 from sqlalchemy import func, insert, select, text
 
+from portal import clock
 from portal.accounts.models import Role, User
 from portal.accounts.passwords import hash_password
 from portal.extensions import db
-from portal import clock
 from portal.guardians.models import BindingCode, GuardianLink, Relation
 from portal.orgs.models import OrgLevel, OrgUnit, SchoolStage
 from portal.provinces.models import ProvinceRule, TimeoutPolicy

@@ -9,8 +9,8 @@ from flask_login import current_user
 from portal import forms
 from portal.errors import DomainError
 from portal.extensions import limiter
-from portal.guardians.service import redeem_code
 from portal.guardians.overview import child_overview, children_of
+from portal.guardians.service import redeem_code
 from portal.security.permissions import Permission, requires
 from portal.security.scope import get_visible_student
 from portal.web import render_form_error

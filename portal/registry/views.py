@@ -29,7 +29,7 @@ def students():
     return render_template("registry/students.html", query=query, result=page)
 
 
-def _record_page(student, *, reveal: bool = False, new_code: str | None = None, status=200):
+def _record_page(student, *, reveal=False, new_code=None, new_code_for=None, status=200):
     context = {
         "student": student,
         "history": history_of(student),
@@ -38,6 +38,7 @@ def _record_page(student, *, reveal: bool = False, new_code: str | None = None, 
         "relations": RELATION_LABELS,
         "reveal": reveal,
         "new_code": new_code,
+        "new_code_for": new_code_for,
     }
     return render_template("registry/student.html", **context), status
 
@@ -68,13 +69,13 @@ def issue_code(student_id: int):
     except ValueError:
         relation = Relation.OTHER
     try:
-        _, code = links.issue_code(record, forms.text("guardian_name", max_length=50),
+        issued, code = links.issue_code(record, forms.text("guardian_name", max_length=50),
                                    forms.text("guardian_mobile", max_length=20), relation,
                                    current_user)
     except DomainError as error:
         flash(error.message, "error")
         return _record_page(record, status=error.status)
-    return _record_page(record, new_code=code)
+    return _record_page(record, new_code=code, new_code_for=issued)
 
 
 @blueprint.post("/students/<int:student_id>/codes/<int:code_id>/revoke")

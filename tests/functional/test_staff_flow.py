@@ -1,0 +1,112 @@
+"""A registrar searches the unit's students, reads a record (audited), manages links."""
+
+import re
+
+import pytest
+from sqlalchemy import select
+
+from portal.accounts.models import Role
+from portal.audit.models import AuditEvent
+from portal.extensions import db
+from portal.guardians.models import BindingCode, GuardianLink
+from tests.factories import make_guardian, make_staff, make_student, make_tree
+from tests.functional.conftest import post_form, sign_in
+
+
+@pytest.fixture
+def school(app):
+    tree = make_tree()
+    registrar = make_staff(Role.SCHOOL_REGISTRAR, tree.school, "reg.east")
+    make_staff(Role.COUNTY_REGISTRAR, tree.county, "county.east")
+    make_staff(Role.COUNTY_REGISTRAR, tree.other_county, "county.west")
+    mine = make_student(tree.school, registrar, name="刘子涵")
+    senior = make_student(tree.senior_school, registrar, name="刘思远", grade=11)
+    elsewhere = make_student(tree.other_school, registrar, name="刘佳怡")
+    db.session.commit()
+    return {"mine": mine.id, "senior": senior.id, "elsewhere": elsewhere.id,
+            "document": mine.document_number, "registrar": registrar.id}
+
+
+def _tags(student_id: int) -> list[str]:
+    return db.session.scalars(select(AuditEvent.tag).where(
+        AuditEvent.student_id == student_id).order_by(AuditEvent.id)).all()
+
+
+def test_school_registrar_sees_only_their_school(client, school):
+    sign_in(client, "reg.east")
+    page = client.get("/staff/students?q=刘").get_data(as_text=True)
+    assert "刘子涵" in page and "刘思远" not in page and "刘佳怡" not in page
+    assert client.get(f"/staff/students/{school['elsewhere']}").status_code == 404
+
+
+def test_county_registrar_sees_every_school_of_the_county(client, school):
+    sign_in(client, "county.east")
+    page = client.get("/staff/students?q=刘").get_data(as_text=True)
+    assert "刘子涵" in page and "刘思远" in page and "刘佳怡" not in page
+
+
+def test_search_by_exact_student_number(client, school):
+    sign_in(client, "county.west")
+    number = db.session.scalar(select(db.metadata.tables["students"].c.student_number).where(
+        db.metadata.tables["students"].c.id == school["elsewhere"]))
+    page = client.get(f"/staff/students?q={number.lower()}").get_data(as_text=True)
+    assert "刘佳怡" in page
+
+
+def test_reading_a_record_is_audited_and_the_number_is_masked(client, school):
+    sign_in(client, "reg.east")
+    page = client.get(f"/staff/students/{school['mine']}").get_data(as_text=True)
+    assert school["document"] not in page
+    assert school["document"][:3] + "*" in page
+    assert "student:viewed" in _tags(school["mine"])
+
+
+def test_revealing_the_full_number_is_a_recorded_act(client, school):
+    sign_in(client, "reg.east")
+    response = post_form(client, f"/staff/students/{school['mine']}/reveal", {},
+                         form_page=f"/staff/students/{school['mine']}")
+    assert school["document"] in response.get_data(as_text=True)
+    assert "student:document_revealed" in _tags(school["mine"])
+
+
+def test_issue_a_code_then_revoke_the_link_it_made(client, school):
+    from portal.guardians.service import redeem_code
+    from portal.registry.models import Student
+
+    sign_in(client, "reg.east")
+    page_path = f"/staff/students/{school['mine']}"
+    response = post_form(client, f"{page_path}/codes",
+                         {"guardian_name": "刘爸爸", "guardian_mobile": "139 0000 1111",
+                          "relation": "father"}, form_page=page_path)
+    assert response.status_code == 200
+    code = re.search(r'data-binding-code="([A-Z0-9]{8})"', response.get_data(as_text=True))
+    assert code, "the new code is shown once"
+    guardian = make_guardian("13900001111")
+    birth = db.session.get(Student, school["mine"]).birth_date
+    link = redeem_code(guardian, code.group(1), birth)
+    db.session.commit()
+
+    response = post_form(client, f"{page_path}/links/{link.id}/revoke", {}, form_page=page_path)
+    assert response.status_code == 302
+    assert db.session.get(GuardianLink, link.id).revoked_at is not None
+    assert "guardian_link:revoked" in _tags(school["mine"])
+
+
+def test_a_bad_mobile_number_issues_no_code(client, school):
+    sign_in(client, "reg.east")
+    page_path = f"/staff/students/{school['mine']}"
+    response = post_form(client, f"{page_path}/codes",
+                         {"guardian_name": "刘爸爸", "guardian_mobile": "12345",
+                          "relation": "father"}, form_page=page_path)
+    assert response.status_code == 400
+    assert db.session.scalar(select(BindingCode).where(
+        BindingCode.student_id == school["mine"])) is None
+
+
+def test_county_registrar_cannot_manage_links(client, school):
+    sign_in(client, "county.east")
+    page_path = f"/staff/students/{school['mine']}"
+    response = post_form(client, f"{page_path}/codes",
+                         {"guardian_name": "刘爸爸", "guardian_mobile": "13900001111",
+                          "relation": "father"}, form_page=page_path)
+    assert response.status_code == 403

@@ -1,0 +1,27 @@
+"""ID numbers, mobile numbers and searched names never reach the logs."""
+
+import logging
+
+from portal.logging_filters import ScrubSensitiveNumbers, scrub
+from portal.registry.documents import Gender, make_resident_id
+
+
+def test_id_and_mobile_numbers_are_redacted():
+    number = make_resident_id("340102", __import__("datetime").date(2015, 5, 1), 21, Gender.MALE)
+    line = f"lookup G{number} by 13912345678 and {number}"
+    assert scrub(line) == "lookup [redacted] by [redacted] and [redacted]"
+
+
+def test_search_terms_in_request_lines_are_redacted():
+    line = '"GET /staff/students?q=%E5%88%98&page=2 HTTP/1.1" 200'
+    assert scrub(line) == '"GET /staff/students?q=[redacted]&page=2 HTTP/1.1" 200'
+
+
+def test_the_filter_rewrites_formatted_records():
+    record = logging.LogRecord("x", logging.INFO, __file__, 1, "mobile %s", ("13800138000",), None)
+    ScrubSensitiveNumbers().filter(record)
+    assert record.getMessage() == "mobile [redacted]"
+
+
+def test_ordinary_numbers_survive():
+    assert scrub("took 1234 ms for 20 rows") == "took 1234 ms for 20 rows"
