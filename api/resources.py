@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import current_app, jsonify, request
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from api import blueprint
@@ -33,7 +34,7 @@ def answer_unauthenticated_as_problem():
     permission = getattr(view, "required_permission", None)
     needs_sign_in = permission not in (None, Permission.PUBLIC)
     if needs_sign_in and not current_user.is_authenticated:
-        return problem_response(401, "request.unauthenticated", "Sign in first.")
+        return problem_response(401, "request.unauthenticated", str(_l("Please sign in first.")))
     return None
 
 

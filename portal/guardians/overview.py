@@ -6,7 +6,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from portal import clock
-from portal.approvals.models import Case, CaseState
+from portal.approvals.models import Case, CaseState, Step
 from portal.extensions import db
 from portal.guardians.models import GuardianLink
 from portal.provinces.service import working_calendar
@@ -27,7 +27,7 @@ def child_overview(student: Student) -> dict:
     """The record, its open cases with deadlines, and its history."""
     cases = list(db.session.scalars(
         select(Case).where(Case.student_id == student.id)
-        .options(selectinload(Case.steps))
+        .options(selectinload(Case.steps).joinedload(Step.org_unit))
         .order_by(Case.opened_at.desc())
     ))
     open_cases = [case for case in cases if case.state == CaseState.OPEN]

@@ -1,0 +1,100 @@
+"""The hot pages answer with a bounded number of queries, however much data there is."""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+
+import pytest
+from sqlalchemy import event
+
+from portal.accounts.models import Role
+from portal.approvals import engine
+from portal.approvals.kinds import RequestKind, RouteStep, register, unregister
+from portal.extensions import db
+from portal.guardians.models import GuardianLink, Relation
+from tests.factories import make_guardian, make_staff, make_student, make_tree
+from tests.functional.conftest import sign_in
+
+# Measured, then pinned: the signed-in user, the page's own queries, the audit insert (staff).
+GUARDIAN_HOME_QUERIES = 2
+CHILD_PAGE_QUERIES = 6
+STAFF_SEARCH_QUERIES = 3
+
+
+@contextmanager
+def count_queries():
+    statements: list[str] = []
+
+    def record(conn, cursor, statement, *args):
+        if not statement.lstrip().upper().startswith(("SAVEPOINT", "RELEASE", "ROLLBACK")):
+            statements.append(statement)
+
+    engine_ = db.session.get_bind()
+    target = engine_.engine if hasattr(engine_, "engine") else engine_
+    event.listen(target, "before_cursor_execute", record)
+    try:
+        yield statements
+    finally:
+        event.remove(target, "before_cursor_execute", record)
+
+
+class TwoStepKind(RequestKind):
+    name = "two_step_sample"
+
+    def route(self, case):
+        return [RouteStep("school", case.student.school),
+                RouteStep("county", case.student.school.parent)]
+
+
+@pytest.fixture
+def family_of(app):
+    """A guardian with `n` linked children, each with an open two-step case."""
+    register(TwoStepKind())
+    tree = make_tree()
+    registrar = make_staff(Role.SCHOOL_REGISTRAR, tree.school, "count.registrar")
+
+    def build(n: int, mobile: str):
+        guardian = make_guardian(mobile)
+        for _ in range(n):
+            child = make_student(tree.school, registrar)
+            db.session.add(GuardianLink(guardian_id=guardian.id, student_id=child.id,
+                                        relation=Relation.FATHER))
+            engine.open_case("two_step_sample", child, registrar)
+        db.session.commit()
+        return guardian
+
+    yield build
+    unregister("two_step_sample")
+
+
+def _queries_for(client, path: str) -> int:
+    with count_queries() as statements:
+        assert client.get(path).status_code == 200
+    return len(statements)
+
+
+def test_guardian_home_does_not_grow_with_children(app, family_of):
+    one, four = family_of(1, "13500000001"), family_of(4, "13500000004")
+    counts = []
+    for guardian in (one, four):
+        client = app.test_client()
+        sign_in(client, guardian.mobile)
+        counts.append(_queries_for(client, "/children/"))
+    assert counts == [GUARDIAN_HOME_QUERIES, GUARDIAN_HOME_QUERIES]
+
+
+def test_child_page_does_not_grow_with_steps(app, family_of):
+    guardian = family_of(2, "13500000002")
+    client = app.test_client()
+    sign_in(client, guardian.mobile)
+    child_ids = [link.student_id for link in db.session.query(GuardianLink).filter_by(
+        guardian_id=guardian.id)]
+    assert _queries_for(client, f"/children/{child_ids[0]}") == CHILD_PAGE_QUERIES
+
+
+def test_staff_search_does_not_grow_with_results(app, family_of):
+    family_of(25, "13500000025")
+    client = app.test_client()
+    sign_in(client, "count.registrar")
+    assert _queries_for(client, "/staff/students") == STAFF_SEARCH_QUERIES
+    assert _queries_for(client, "/staff/students?q=李") == STAFF_SEARCH_QUERIES
