@@ -9,6 +9,8 @@ from __future__ import annotations
 import os
 
 import pytest
+from flask.globals import _cv_app
+from flask.testing import FlaskClient
 from flask_migrate import upgrade
 from sqlalchemy import create_engine, text
 from sqlalchemy.orm import scoped_session, sessionmaker
@@ -37,9 +39,28 @@ def database_url(tmp_path_factory) -> str:
     return f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.sqlite3'}"
 
 
+class FreshContextClient(FlaskClient):
+    """Each request gets its own app context (and `g`), as in production.
+
+    Tests hold an app context to call services directly; without this, every request
+    in a test would share that context's `g` (the chosen language, the loaded user).
+    """
+
+    def open(self, *args, **kwargs):
+        outer = _cv_app.get(None)
+        if outer is not None:
+            outer.pop()
+        try:
+            return super().open(*args, **kwargs)
+        finally:
+            if outer is not None:
+                outer.push()
+
+
 @pytest.fixture(scope="session")
 def migrated_app(database_url):
     app = create_app(testing_config(database_url))
+    app.test_client_class = FreshContextClient
     with app.app_context():
         upgrade()
     yield app
