@@ -83,6 +83,7 @@ def server(tmp_path_factory):
     yield {"url": base_url, "database_url": env["DATABASE_URL"]}
     process.terminate()
     process.wait(timeout=10)
+    process.stderr.close()
 
 
 def _wait_until_up(base_url: str, process: subprocess.Popen) -> None:
