@@ -34,6 +34,13 @@ ROUNDS = int(os.environ.get("BENCH_ROUNDS", 3))
 PORT = 5099
 GUNICORN = ["--workers", "2", "--threads", "1", "--bind", f"127.0.0.1:{PORT}", "wsgi:app"]
 PASSWORD = "Demo@2026"
+# Flask-Login's strong session protection ties a session to the user agent: use one.
+USER_AGENT = "xueji-bench/1"
+
+
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args, **kwargs):
+        return None
 
 
 def _env() -> dict:
@@ -75,6 +82,7 @@ def prepare_database() -> None:
 def _signed_in_cookie(base: str, login: str) -> str:
     jar = http.cookiejar.CookieJar()
     opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
+    opener.addheaders = [("User-Agent", USER_AGENT)]
     page = opener.open(f"{base}/sign-in").read().decode()
     token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
     body = urllib.parse.urlencode({"login": login, "password": PASSWORD, "csrf_token": token})
@@ -82,8 +90,18 @@ def _signed_in_cookie(base: str, login: str) -> str:
     return "; ".join(f"{c.name}={c.value}" for c in jar)
 
 
+def _assert_answers_200(url: str, cookie: str | None) -> None:
+    """wrk counts a redirect to the sign-in page as success: make sure there is none."""
+    request = urllib.request.Request(url, headers={"User-Agent": USER_AGENT,
+                                                   **({"Cookie": cookie} if cookie else {})})
+    with urllib.request.build_opener(_NoRedirect).open(request) as response:
+        if response.status != 200:
+            raise RuntimeError(f"{url} answered {response.status}")
+
+
 def _wrk(url: str, cookie: str | None) -> float:
-    command = ["wrk", "-t1", "-c8", f"-d{SECONDS}s", "--latency", url]
+    _assert_answers_200(url, cookie)
+    command = ["wrk", "-t1", "-c8", f"-d{SECONDS}s", "-H", f"User-Agent: {USER_AGENT}", url]
     if cookie:
         command[1:1] = ["-H", f"Cookie: {cookie}"]
     output = subprocess.run(command, capture_output=True, text=True, check=True).stdout

@@ -111,7 +111,7 @@ def decide(step_id: int, actor, *, approve: bool, reason: str = "", today=None) 
 
 def _lock_step(step_id: int) -> Step | None:
     # populate_existing: re-read the row after the lock, not the copy this session may hold.
-    query = select(Step).where(Step.id == step_id).with_for_update().execution_options(
+    query = select(Step).where(Step.id == step_id).with_for_update(of=Step).execution_options(
         populate_existing=True
     )
     return db.session.scalar(query)

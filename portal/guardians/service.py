@@ -82,7 +82,7 @@ def redeem_code(guardian, code: str, birth_date: date) -> GuardianLink:
     """Link `guardian` to the child the code was issued for, if everything agrees."""
     row = db.session.scalar(
         select(BindingCode).where(BindingCode.code_hash == hash_code(normalize_code(code)))
-        .with_for_update()
+        .with_for_update(of=BindingCode)
     )
     if row is not None and row.used_at is not None:
         earlier = _live_link(guardian.id, row.student_id)

@@ -153,7 +153,7 @@ def change_fields(student: Student, changes: dict, actor, *, reason: str, case=N
 
 def _lock(student: Student) -> Student:
     return db.session.scalar(
-        select(Student).where(Student.id == student.id).with_for_update()
+        select(Student).where(Student.id == student.id).with_for_update(of=Student)
         .execution_options(populate_existing=True)
     )
 
