@@ -33,7 +33,7 @@ def _secret_key(is_development: bool) -> str:
 
 
 class Config:
-    """Settings for a running portal; see `testing_config` for the test suite."""
+    """Settings for a running portal; see `config_for_tests` for the test suite."""
 
     def __init__(self, overrides: dict | None = None) -> None:
         overrides = overrides or {}
@@ -63,7 +63,7 @@ class Config:
         self.PAGE_SIZE = 20
 
 
-def testing_config(database_url: str, **overrides) -> dict:
+def config_for_tests(database_url: str, **overrides) -> dict:
     """Settings the test suite layers over `Config`."""
     settings = {
         "TESTING": True,

@@ -16,7 +16,7 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.orm import scoped_session, sessionmaker
 
 from portal import create_app
-from portal.config import testing_config
+from portal.config import config_for_tests
 from portal.extensions import db, limiter
 
 
@@ -26,6 +26,23 @@ def _reset_postgres(url: str) -> None:
         connection.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
         connection.execute(text("CREATE SCHEMA public"))
     engine.dispose()
+
+
+def fresh_database_url(tmp_path_factory, suffix: str) -> str:
+    """An empty database of the suite's kind, for tests that must really commit."""
+    suite_url = os.environ.get("TEST_DATABASE_URL")
+    if not suite_url:
+        return f"sqlite:///{tmp_path_factory.mktemp(suffix) / 'portal.sqlite3'}"
+    import psycopg
+    from psycopg import sql
+
+    base, name = suite_url.replace("postgresql://", "postgresql+psycopg://", 1).rsplit("/", 1)
+    fresh = f"{name}_{suffix}"
+    admin = base.replace("postgresql+psycopg://", "postgresql://") + "/postgres"
+    with psycopg.connect(admin, autocommit=True) as connection:
+        connection.execute(sql.SQL("DROP DATABASE IF EXISTS {}").format(sql.Identifier(fresh)))
+        connection.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(fresh)))
+    return f"{base}/{fresh}"
 
 
 @pytest.fixture(scope="session")
@@ -59,7 +76,7 @@ class FreshContextClient(FlaskClient):
 
 @pytest.fixture(scope="session")
 def migrated_app(database_url):
-    app = create_app(testing_config(database_url))
+    app = create_app(config_for_tests(database_url))
     app.test_client_class = FreshContextClient
     with app.app_context():
         upgrade()

@@ -17,6 +17,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import fresh_database_url
+
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
     "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -45,28 +47,11 @@ def _free_port() -> int:
         return probe.getsockname()[1]
 
 
-def _server_database(tmp_path_factory) -> str:
-    suite_url = os.environ.get("TEST_DATABASE_URL")
-    if not suite_url:
-        return f"sqlite:///{tmp_path_factory.mktemp('browser') / 'portal.sqlite3'}"
-    import psycopg
-    from psycopg import sql
-
-    base, name = suite_url.rsplit("/", 1)
-    browser_name = f"{name}_browser"
-    admin = base.replace("postgresql+psycopg://", "postgresql://") + "/postgres"
-    with psycopg.connect(admin, autocommit=True) as connection:
-        connection.execute(sql.SQL("DROP DATABASE IF EXISTS {}").format(
-            sql.Identifier(browser_name)))
-        connection.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(browser_name)))
-    return f"{base}/{browser_name}"
-
-
 @pytest.fixture(scope="session")
 def server(tmp_path_factory):
     """Base URL of a running portal with a 200-student demo province."""
     port = _free_port()
-    env = {**os.environ, "DATABASE_URL": _server_database(tmp_path_factory),
+    env = {**os.environ, "DATABASE_URL": fresh_database_url(tmp_path_factory, "browser"),
            "PORTAL_ENV": "development", "SECRET_KEY": "browser-test-secret",
            "FLASK_APP": "wsgi", "PORTAL_INSTANCE_DIR": str(tmp_path_factory.mktemp("instance"))}
     env.pop("TEST_DATABASE_URL", None)
