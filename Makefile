@@ -14,7 +14,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 translations: $(STAMP)
-	$(BIN)/pybabel compile -q -d portal/translations
+	$(BIN)/pybabel compile -d portal/translations
 
 ## Run the portal on http://localhost:$(PORT) with an embedded SQLite database and demo data.
 run: $(STAMP) translations
