@@ -15,6 +15,7 @@ from flask_babel import lazy_gettext as _l
 from stdnum.cn import ric
 from stdnum.exceptions import InvalidChecksum, InvalidComponent, InvalidFormat, InvalidLength
 
+from portal import clock
 from portal.errors import ValidationFailed
 
 
@@ -221,7 +222,7 @@ def _embedded_birth_date(number: str) -> date:
         born = ric.get_birth_date(number)
     except (InvalidComponent, ValueError):
         raise _Fault("bad_birth_date") from None
-    if not _EARLIEST_BIRTH_DATE <= born <= date.today():
+    if not _EARLIEST_BIRTH_DATE <= born <= clock.today():
         raise _Fault("bad_birth_date")
     return born
 
@@ -316,7 +317,7 @@ def _permit_checker(doc_type: DocumentType):
 
 def _two_digit_year_date(yymmdd: str) -> date:
     """A real YYMMDD date, taking the latest century that is not in the future."""
-    today = date.today()
+    today = clock.today()
     yy, mm, dd = int(yymmdd[:2]), int(yymmdd[2:4]), int(yymmdd[4:])
     for century in (2000, 1900):
         try:

@@ -39,6 +39,8 @@ class Student(db.Model):
         UniqueConstraint("document_type", "document_number"),
         Index("ix_students_school_id_name", "school_id", "name"),
         Index("ix_students_identity", "name", "birth_date", "gender"),
+        # Name-prefix search (LIKE '王%'): PostgreSQL needs pattern ops outside the C locale.
+        Index("ix_students_name_prefix", "name", postgresql_ops={"name": "varchar_pattern_ops"}),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
