@@ -25,3 +25,14 @@ def test_the_filter_rewrites_formatted_records():
 
 def test_ordinary_numbers_survive():
     assert scrub("took 1234 ms for 20 rows") == "took 1234 ms for 20 rows"
+
+
+def test_gunicorn_access_lines_never_carry_query_strings():
+    import runpy
+    from pathlib import Path
+
+    config = runpy.run_path(str(Path(__file__).resolve().parents[3] / "gunicorn.conf.py"))
+    fmt = config["access_log_format"]
+    # %(r)s is the whole request line, %(q)s the query string, %(f)s the referer (may hold one).
+    assert "%(U)s" in fmt
+    assert not any(token in fmt for token in ("%(r)s", "%(q)s", "%(f)s"))
