@@ -34,7 +34,7 @@ ROUNDS = int(os.environ.get("BENCH_ROUNDS", 3))
 PORT = 5099
 GUNICORN = ["--workers", "2", "--threads", "1", "--bind", f"127.0.0.1:{PORT}", "wsgi:app"]
 PASSWORD = "Demo@2026"
-# Flask-Login's strong session protection ties a session to the user agent: use one.
+# Flask-Login's session protection compares the user agent: send the same one everywhere.
 USER_AGENT = "xueji-bench/1"
 
 

@@ -44,7 +44,9 @@ def init_extensions(app: Flask) -> None:
     login_manager.init_app(app)
     login_manager.login_view = "accounts.sign_in"
     login_manager.login_message = _l("Please sign in first.")
-    login_manager.session_protection = "strong"
+    # "basic", not "strong": strong ties the session to the IP address, and a phone moving
+    # between Wi-Fi and mobile data would be signed out on every switch.
+    login_manager.session_protection = "basic"
     csrf.init_app(app)
     babel.init_app(app, locale_selector=select_locale)
     limiter.init_app(app)
