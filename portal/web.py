@@ -53,10 +53,12 @@ def init_extensions(app: Flask) -> None:
     install_log_scrubber(logging.getLogger())
 
     @login_manager.user_loader
-    def load_user(user_id: str):
+    def load_user(session_id: str):
         from portal.accounts.models import User
 
-        return db.session.get(User, int(user_id))
+        user_id, _, token = session_id.partition(":")
+        user = db.session.get(User, int(user_id)) if user_id.isdigit() else None
+        return user if user is not None and token == user.session_token else None
 
 
 def register_blueprints(app: Flask) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+import secrets
 from datetime import datetime
 
 from flask_babel import lazy_gettext as _l
@@ -65,6 +66,9 @@ class User(UserMixin, db.Model):
     password_hash: Mapped[str] = mapped_column(String(200))
     org_unit_id: Mapped[int | None] = mapped_column(ForeignKey("org_units.id"), index=True)
     is_active_account: Mapped[bool] = mapped_column(default=True)
+    # Part of the id kept in the session cookie; changing it ends every session of the account
+    # (a cookie copied before sign-out stops working).
+    session_token: Mapped[str] = mapped_column(String(32), default=lambda: secrets.token_hex(16))
     last_sign_in_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
@@ -84,3 +88,9 @@ class User(UserMixin, db.Model):
     @property
     def is_active(self) -> bool:  # flask-login: sealed accounts cannot sign in
         return self.is_active_account
+
+    def get_id(self) -> str:  # flask-login: what the session cookie names
+        return f"{self.id}:{self.session_token}"
+
+    def end_all_sessions(self) -> None:
+        self.session_token = secrets.token_hex(16)

@@ -14,7 +14,7 @@ from portal.audit.service import record_event
 from portal.audit.tags import AuditTag
 from portal.errors import Conflict, ValidationFailed
 from portal.extensions import db
-from portal.guardians.service import normalize_mobile
+from portal.guardians.service import looks_like_mobile, normalize_mobile
 
 MIN_PASSWORD_LENGTH = 8
 # M-24: staff accounts unused for six months are sealed.
@@ -67,6 +67,7 @@ def authenticate(login: str, password: str) -> User:
                                keep_bookkeeping=True)
     _seal_if_idle(user)
     if not user.is_active:
+        record_event(AuditTag.ACCOUNT_SIGN_IN_REFUSED, actor=user, reason="sealed")
         raise ValidationFailed("account.sealed", _l(
             "This account is sealed because it was not used for six months. "
             "Please ask your administrator to reopen it."), status=403, keep_bookkeeping=True)
@@ -76,16 +77,18 @@ def authenticate(login: str, password: str) -> User:
 
 
 def _find_by_login(login: str) -> User | None:
-    column = User.mobile if login.isdigit() or login.startswith("+") else User.username
-    if column is User.mobile:
-        try:
-            login = normalize_mobile(login)
-        except ValidationFailed:
-            return None
-    return db.session.scalar(select(User).where(column == login))
+    if not looks_like_mobile(login):
+        return db.session.scalar(select(User).where(User.username == login))
+    try:
+        mobile = normalize_mobile(login)
+    except ValidationFailed:
+        return None
+    return db.session.scalar(select(User).where(User.mobile == mobile))
 
 
 def _seal_if_idle(user: User) -> None:
     last = user.last_sign_in_at or user.created_at
-    if user.is_staff and last is not None and clock.now() - clock.aware(last) > STAFF_IDLE_LIMIT:
+    idle = user.is_staff and last is not None and clock.now() - clock.aware(last) > STAFF_IDLE_LIMIT
+    if idle and user.is_active_account:
         user.is_active_account = False
+        record_event(AuditTag.ACCOUNT_SEALED, actor=user, reason="unused for six months")

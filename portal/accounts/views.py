@@ -43,6 +43,7 @@ def sign_in():
 @requires(Permission.SIGNED_IN)
 def sign_out():
     record_event(AuditTag.ACCOUNT_SIGNED_OUT, actor=current_user)
+    current_user.end_all_sessions()
     logout_user()
     return redirect(url_for("accounts.sign_in"))
 

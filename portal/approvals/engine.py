@@ -197,19 +197,22 @@ def _flag_overdue(step: Step, today: date) -> None:
     record_event(AuditTag.STEP_OVERDUE, student=step.case.student, case=step.case, step=step.position)
 
 
-def fill_awaiting_deadlines(province_id: int) -> int:
-    """Compute deadlines that were waiting for the holiday calendar; return how many now have one."""
+def recompute_deadlines(province_id: int) -> int:
+    """Recount every pending step's deadline after the province's calendar changed.
+
+    Returns how many deadlines moved (a date appeared, changed, or became unknown).
+    """
     calendar = working_calendar(province_id)
-    waiting = db.session.scalars(
-        select(Step).join(Case).where(
-            Case.province_id == province_id,
-            Step.state == StepState.PENDING,
-            Step.due_awaits_calendar_year.is_not(None),
-        )
+    pending = db.session.scalars(
+        select(Step).join(Case).where(Case.province_id == province_id,
+                                      Step.state == StepState.PENDING)
     ).all()
-    for step in waiting:
+    moved = 0
+    for step in pending:
+        before = (step.due_on, step.due_awaits_calendar_year)
         _set_deadline(step, calendar)
-    return sum(1 for step in waiting if step.due_on is not None)
+        moved += before != (step.due_on, step.due_awaits_calendar_year)
+    return moved
 
 
 def queue_for(unit) -> list[Step]:

@@ -6,6 +6,8 @@ import enum
 class AuditTag(enum.StrEnum):
     ACCOUNT_SIGNED_IN = "account:signed_in"
     ACCOUNT_SIGN_IN_FAILED = "account:sign_in_failed"
+    ACCOUNT_SIGN_IN_REFUSED = "account:sign_in_refused"  # right password, sealed account
+    ACCOUNT_SEALED = "account:sealed"
     ACCOUNT_SIGNED_OUT = "account:signed_out"
     STUDENT_CREATED = "student:created"
     STUDENT_VIEWED = "student:viewed"

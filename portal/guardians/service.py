@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+import unicodedata
 from datetime import date, timedelta
 
 from flask import current_app
@@ -32,9 +33,16 @@ def normalize_code(code: str) -> str:
     return "".join(ch for ch in code.upper() if ch.isalnum())
 
 
+def looks_like_mobile(text: str) -> bool:
+    """Whether `text` is written like a phone number (digits, spaces, dashes, +, brackets)."""
+    compact = unicodedata.normalize("NFKC", text).strip()
+    return bool(compact) and all(ch.isdigit() or ch in " -+()" for ch in compact)
+
+
 def normalize_mobile(mobile: str) -> str:
     """Digits only; a mainland mobile number is 11 digits starting with 1."""
-    digits = "".join(ch for ch in mobile if ch.isdigit())
+    # NFKC turns full-width digits (typed with a Chinese input method) into ASCII ones.
+    digits = "".join(ch for ch in unicodedata.normalize("NFKC", mobile) if ch in "0123456789")
     if digits.startswith("86") and len(digits) == MOBILE_LENGTH + 2:
         digits = digits[2:]
     if len(digits) != MOBILE_LENGTH or not digits.startswith("1"):

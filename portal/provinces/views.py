@@ -8,7 +8,7 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from portal import forms
-from portal.approvals.engine import fill_awaiting_deadlines
+from portal.approvals.engine import recompute_deadlines
 from portal.errors import DomainError, ValidationFailed
 from portal.extensions import db
 from portal.provinces import service
@@ -80,8 +80,13 @@ def save_day():
                                  forms.text("note", max_length=100), current_user)
     except DomainError as error:
         return render_form_error("provinces/settings.html", error, **_settings_context())
-    flash(_("Saved."), "success")
+    _flash_recomputed(recompute_deadlines(current_user.org_unit.id))
     return redirect(url_for("provinces.settings"))
+
+
+def _flash_recomputed(moved: int) -> None:
+    flash(_("Saved. Deadlines of %(count)s pending steps were recounted.", count=moved),
+          "success")
 
 
 @blueprint.post("/calendar/years")
@@ -92,7 +97,5 @@ def publish_year():
         service.publish_year(current_user.org_unit, year, current_user)
     except DomainError as error:
         return render_form_error("provinces/settings.html", error, **_settings_context())
-    filled = fill_awaiting_deadlines(current_user.org_unit.id)
-    flash(_("Calendar year published; %(count)s waiting deadlines were computed.", count=filled),
-          "success")
+    _flash_recomputed(recompute_deadlines(current_user.org_unit.id))
     return redirect(url_for("provinces.settings"))

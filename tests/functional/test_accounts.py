@@ -172,10 +172,6 @@ def test_a_live_session_ends_when_the_account_is_sealed(client, people):
     assert response.status_code == 302 and "/sign-in" in response.headers["Location"]
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG: portal/accounts/service.py authenticate() seals the account and refuses the sign-in "
-    "without writing any audit event (no tag exists for it), so sealing and attempts on sealed "
-    "accounts are invisible in the audit trail (N16: monitor account use)."))
 def test_sealing_and_refused_attempts_on_sealed_accounts_are_audited(client, people):
     _set_last_sign_in(people["staff"], timedelta(days=200))
     assert sign_in(client, STAFF_LOGIN).status_code == 403
@@ -198,12 +194,6 @@ def test_guardians_sign_in_with_the_mobile_number_as_people_type_it(client, peop
     assert _events("account:signed_in", people["guardian"])
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG: portal/accounts/service.py _find_by_login() treats a login as a mobile number only "
-    "if login.isdigit() or it starts with '+', so '139 1234 5678' and '139-1234-5678' are looked "
-    "up as staff user names; portal/guardians/service.py normalize_mobile() keeps full-width "
-    "digits (str.isdigit) without converting them, so they fail the starts-with-1 check. "
-    "The right password is refused in all three cases."))
 @pytest.mark.parametrize("login", ["139 1234 5678", "139-1234-5678", "１３９１２３４５６７８"])
 def test_guardians_sign_in_with_spaced_dashed_or_full_width_numbers(client, people, login):
     response = sign_in(client, login)
@@ -238,10 +228,6 @@ def test_sign_out_is_post_only(client, people):
     assert client.get("/children/").status_code == 200
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG: sign-out only drops _user_id from Flask's client-side cookie session "
-    "(portal/accounts/views.py sign_out); a copy of the session cookie taken before sign-out "
-    "still signs the holder in, so sign-out does not end the session server-side."))
 def test_a_session_cookie_copied_before_sign_out_no_longer_works(client, people):
     sign_in(client, GUARDIAN_MOBILE)
     copied = client.get_cookie("session").value

@@ -232,7 +232,7 @@ def test_publishing_a_year_computes_the_deadlines_waiting_for_it(client, provinc
     assert _save_day(client, "2027-01-01", note="元旦").status_code == 302
     response = _publish(client, 2027)
     assert response.status_code == 302
-    assert "年度日历已发布，已算出1个待定的办理期限。" in client.get(SETTINGS).get_data(as_text=True)
+    assert "已保存。已重新计算1个办理中步骤的期限。" in client.get(SETTINGS).get_data(as_text=True)
 
     db.session.expire_all()
     step = db.session.get(Step, step_id)
@@ -253,11 +253,6 @@ def test_publishing_a_year_twice_changes_nothing_more(client, province):
     assert len(_province_events("province:calendar_year_published")) == 1
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG: portal/provinces/views.py save_day() stores the corrected date but never recomputes "
-    "deadlines already computed from that year (fill_awaiting_deadlines only looks at steps "
-    "still waiting for a year), so a holiday entered after publishing leaves pending steps due "
-    "a working day too early (and auto-approve provinces time them out early)."))
 def test_a_date_corrected_after_publishing_moves_the_pending_deadlines(client, province):
     student = db.session.get(Student, province["student"])
     requester = db.session.get(User, province["school"])
