@@ -4,7 +4,11 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields
 
-from portal.registry.documents import mask_document_number, mask_student_number
+from portal.registry.documents import (
+    mask_document_number,
+    mask_record_values,
+    mask_student_number,
+)
 
 
 class SchoolSchema(Schema):
@@ -42,8 +46,10 @@ class CaseSchema(Schema):
 class HistoryEntrySchema(Schema):
     kind = fields.String()
     at = fields.DateTime()
-    before = fields.Dict()
-    after = fields.Dict()
+    before = fields.Function(lambda entry: mask_record_values(entry.before),
+                             metadata={"type": "object", "description": "numbers masked"})
+    after = fields.Function(lambda entry: mask_record_values(entry.after),
+                            metadata={"type": "object", "description": "numbers masked"})
     reason = fields.String()
 
 
@@ -77,7 +83,8 @@ class ChildDetailSchema(Schema):
 class StaffStudentSummarySchema(Schema):
     id = fields.Integer()
     name = fields.String()
-    student_number = fields.String()
+    # A G number embeds the ID number: masked like it, revealed only on the audited page.
+    student_number = fields.Function(lambda s: mask_student_number(s.student_number))
     school = fields.Nested(SchoolSchema)
     grade = fields.Integer()
     class_name = fields.String()

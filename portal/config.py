@@ -41,7 +41,8 @@ class Config:
         is_development = self.PORTAL_ENV == "development"
         self.SECRET_KEY = overrides.get("SECRET_KEY") or _secret_key(is_development)
         self.SQLALCHEMY_DATABASE_URI = _database_url()
-        self.SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+        # hide_parameters: errors and statement logs never carry a child's name or number.
+        self.SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True, "hide_parameters": True}
         self.SESSION_COOKIE_HTTPONLY = True
         self.SESSION_COOKIE_SAMESITE = "Lax"
         self.SESSION_COOKIE_SECURE = not is_development

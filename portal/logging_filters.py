@@ -21,9 +21,19 @@ def scrub(text: str) -> str:
 
 
 class ScrubSensitiveNumbers(logging.Filter):
+    """Redact numbers in the message and any traceback; drop SQLAlchemy's row dumps."""
+
     def filter(self, record: logging.LogRecord) -> bool:
+        if record.name.startswith("sqlalchemy.engine") and record.levelno < logging.INFO:
+            return False  # result rows are personal data: never written, whatever the level
         record.msg = scrub(record.getMessage())
         record.args = ()
+        if record.exc_info and not record.exc_text:
+            record.exc_text = logging.Formatter().formatException(record.exc_info)
+        if record.exc_text:
+            record.exc_text = scrub(record.exc_text)
+        if record.stack_info:
+            record.stack_info = scrub(record.stack_info)
         return True
 
 

@@ -501,6 +501,15 @@ def mask_student_number(number: str) -> str:
     return mask_document_number(number)
 
 
+_MASKERS = {"document_number": mask_document_number, "student_number": mask_student_number}
+
+
+def mask_record_values(values: dict) -> dict:
+    """A copy of record values (e.g. a history entry's before/after) with numbers masked."""
+    return {key: _MASKERS[key](value) if key in _MASKERS and isinstance(value, str) else value
+            for key, value in values.items()}
+
+
 # --- Synthetic data ------------------------------------------------------------------
 
 

@@ -169,12 +169,6 @@ def test_the_portal_itself_never_logs_personal_data(logs, client, people, flow):
     assert _leaks(own, secrets) == []
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG (conditional): with SQLAlchemy's engine log switched on (INFO: statements and bound "
-    "parameters; DEBUG: rows) children's names (search parameters, result rows) and passport "
-    "numbers reach the written logs; portal/logging_filters.py only redacts ID-shaped numbers "
-    "and mobiles. Fix: SQLALCHEMY_ENGINE_OPTIONS hide_parameters=True in portal/config.py and "
-    "never enable row-level engine logging."))
 @pytest.mark.parametrize("flow", FLOWS)
 def test_sql_echo_keeps_names_and_other_documents_out_of_the_logs(logs, client, people, flow):
     logs.clear()
@@ -183,12 +177,6 @@ def test_sql_echo_keeps_names_and_other_documents_out_of_the_logs(logs, client, 
     assert _leaks(_final(logs), secrets) == []
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG: portal/logging_filters.py ScrubSensitiveNumbers.filter rewrites only record.msg; the "
-    "traceback of a logged exception (record.exc_info, formatted later) is written unscrubbed. "
-    "A database error carries its bound parameters, so Flask's 'Exception on ...' log line "
-    "writes the child's name and full ID number. Fix: scrub exc_text/stack_info in the filter "
-    "(format and redact the exception there) and set hide_parameters=True on the engine."))
 def test_a_logged_database_error_keeps_the_id_number_out_of_the_log(logs, app, people):
     from flask import current_app
     from sqlalchemy.exc import IntegrityError
@@ -260,11 +248,6 @@ def test_the_guardian_api_never_contains_the_full_document_number(client, people
     assert detail.get_json()["child"]["document_number"] == mask_document_number(document)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG: api/schemas.py HistoryEntrySchema dumps history before/after as raw dicts, so after "
-    "a document-number correction GET /api/v1/me/children/<id> returns the old and the new "
-    "full ID numbers to the guardian (the HTML timeline masks them via field_value). Fix: mask "
-    "document_number/student_number values in the history dump, as the templates do."))
 def test_the_guardian_api_masks_corrected_numbers_in_the_history(client, people):
     old, new = _correct_document_number(people)
     sign_in(client, GUARDIAN_MOBILE)
@@ -321,11 +304,6 @@ def test_revealing_needs_a_post_with_the_csrf_token(client, people):
     assert _reveals() == 0
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG: api/schemas.py StaffStudentSummarySchema.student_number is dumped unmasked; a G "
-    "student number is 'G' + the full ID number, so GET /api/v1/students and "
-    "/api/v1/students/<id> reveal the full document number without the audited reveal "
-    "(the HTML list and record mask it). Fix: mask_student_number in the staff schemas."))
 def test_the_staff_api_does_not_reveal_the_document_number_without_the_audited_step(
         client, people):
     child = db.session.get(Student, people["child"])
