@@ -11,6 +11,7 @@ from itertools import count
 
 from portal.accounts.models import Role
 from portal.accounts.service import create_guardian, create_staff
+from portal.approvals.kinds import RequestKind, RouteStep
 from portal.orgs.models import OrgLevel, OrgUnit, SchoolStage
 from portal.orgs.service import add_unit
 from portal.registry.documents import DocumentType, Gender, make_resident_id
@@ -70,3 +71,13 @@ def make_staff(role: Role, unit: OrgUnit, username: str | None = None):
 
 def registrar_for(tree: Tree):
     return make_staff(Role.SCHOOL_REGISTRAR, tree.school)
+
+
+class SchoolThenCountyKind(RequestKind):
+    """A sample route for tests: the student's school reviews, then its county approves."""
+
+    name = "sample_school_then_county"
+
+    def route(self, case):
+        school = case.student.school
+        return [RouteStep("school", school), RouteStep("county", school.parent)]

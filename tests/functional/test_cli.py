@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 
 from portal.accounts.models import Role, User
 from portal.approvals import engine
-from portal.approvals.kinds import RequestKind, RouteStep, register, unregister
+from portal.approvals.kinds import register, unregister
 from portal.approvals.models import Alert, Step, StepState
 from portal.audit.models import AuditEvent
 from portal.demo.generator import is_empty
@@ -17,23 +17,15 @@ from portal.orgs.models import OrgUnit
 from portal.provinces.models import TimeoutPolicy
 from portal.provinces.service import set_rule
 from portal.registry.models import Student
-from tests.factories import make_staff, make_student, make_tree
+from tests.factories import SchoolThenCountyKind, make_staff, make_student, make_tree
 
-KIND = "cli_sample"
+KIND = SchoolThenCountyKind.name
 FRIDAY_BEFORE_NATIONAL_DAY = date(2025, 9, 26)  # 10 working days later: 16 October 2025
-
-
-class SampleKind(RequestKind):
-    name = KIND
-
-    def route(self, case):
-        school = case.student.school
-        return [RouteStep("school", school), RouteStep("county", school.parent)]
 
 
 @pytest.fixture
 def overdue_case(app):
-    register(SampleKind())
+    register(SchoolThenCountyKind())
     tree = make_tree()
     registrar = make_staff(Role.SCHOOL_REGISTRAR, tree.school)
     admin = make_staff(Role.PROVINCE_ADMIN, tree.province)

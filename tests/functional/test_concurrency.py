@@ -15,28 +15,20 @@ from sqlalchemy import func, select
 from portal import create_app
 from portal.accounts.models import Role
 from portal.approvals import engine
-from portal.approvals.kinds import RequestKind, RouteStep, register, unregister
+from portal.approvals.kinds import register, unregister
 from portal.approvals.models import Step, StepState
 from portal.audit.models import AuditEvent
 from portal.config import config_for_tests
 from portal.errors import DomainError
 from portal.extensions import db
 from tests.conftest import fresh_database_url
-from tests.factories import make_staff, make_student, make_tree
-
-
-class RaceKind(RequestKind):
-    name = "race_sample"
-
-    def route(self, case):
-        return [RouteStep("school", case.student.school),
-                RouteStep("county", case.student.school.parent)]
+from tests.factories import SchoolThenCountyKind, make_staff, make_student, make_tree
 
 
 @pytest.fixture(scope="module")
 def committed(tmp_path_factory):
     app = create_app(config_for_tests(fresh_database_url(tmp_path_factory, "concurrency")))
-    register(RaceKind())
+    register(SchoolThenCountyKind())
     with app.app_context():
         upgrade()
         tree = make_tree()
@@ -46,7 +38,7 @@ def committed(tmp_path_factory):
         db.session.commit()
         ids = {"first": first.id, "second": second.id, "student": student.id}
     yield app, ids
-    unregister("race_sample")
+    unregister(SchoolThenCountyKind.name)
     with app.app_context():
         db.engine.dispose()
 
@@ -56,7 +48,7 @@ def _open_case(app, ids) -> int:
     from portal.registry.models import Student
 
     with app.app_context():
-        case = engine.open_case("race_sample", db.session.get(Student, ids["student"]),
+        case = engine.open_case(SchoolThenCountyKind.name, db.session.get(Student, ids["student"]),
                                 db.session.get(User, ids["first"]))
         db.session.commit()
         return case.steps[0].id

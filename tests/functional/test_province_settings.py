@@ -7,7 +7,7 @@ from sqlalchemy import func, select
 
 from portal.accounts.models import Role, User
 from portal.approvals import engine
-from portal.approvals.kinds import RequestKind, RouteStep, register, unregister
+from portal.approvals.kinds import register, unregister
 from portal.approvals.models import Step
 from portal.audit.models import AuditEvent
 from portal.extensions import db
@@ -20,28 +20,18 @@ from portal.provinces.models import (
 )
 from portal.provinces.service import rule_for
 from portal.registry.models import Student
-from tests.factories import make_guardian, make_staff, make_student, make_tree
+from tests.factories import SchoolThenCountyKind, make_guardian, make_staff, make_student, make_tree
 from tests.functional.conftest import post_form, sign_in
 
 SETTINGS = "/admin/province/settings"
-KIND = "province_sample"
+KIND = SchoolThenCountyKind.name
 BAD_DAYS = "每个环节的工作日数须在1到60之间。"
 SAVED = "已保存。"
 
 
-class SampleKind(RequestKind):
-    """School reviews, county approves: enough route to hold a deadline."""
-
-    name = KIND
-
-    def route(self, case):
-        school = case.student.school
-        return [RouteStep("school", school), RouteStep("county", school.parent)]
-
-
 @pytest.fixture
 def province(app):
-    register(SampleKind())
+    register(SchoolThenCountyKind())
     tree = make_tree()
     admin = make_staff(Role.PROVINCE_ADMIN, tree.province, "prov.admin")
     school = make_staff(Role.SCHOOL_REGISTRAR, tree.school, "prov.school")

@@ -9,10 +9,10 @@ from sqlalchemy import event, select
 
 from portal.accounts.models import Role
 from portal.approvals import engine
-from portal.approvals.kinds import RequestKind, RouteStep, register, unregister
+from portal.approvals.kinds import register, unregister
 from portal.extensions import db
 from portal.guardians.models import GuardianLink, Relation
-from tests.factories import make_guardian, make_staff, make_student, make_tree
+from tests.factories import SchoolThenCountyKind, make_guardian, make_staff, make_student, make_tree
 from tests.functional.conftest import sign_in
 
 # Measured, then pinned: the signed-in user, the page's own queries, the audit insert (staff).
@@ -38,18 +38,10 @@ def count_queries():
         event.remove(target, "before_cursor_execute", record)
 
 
-class TwoStepKind(RequestKind):
-    name = "two_step_sample"
-
-    def route(self, case):
-        return [RouteStep("school", case.student.school),
-                RouteStep("county", case.student.school.parent)]
-
-
 @pytest.fixture
 def family_of(app):
     """A guardian with `n` linked children, each with an open two-step case."""
-    register(TwoStepKind())
+    register(SchoolThenCountyKind())
     tree = make_tree()
     registrar = make_staff(Role.SCHOOL_REGISTRAR, tree.school, "count.registrar")
 
@@ -60,12 +52,12 @@ def family_of(app):
             child = make_student(tree.school, registrar)
             db.session.add(GuardianLink(guardian_id=guardian.id, student_id=child.id,
                                         relation=Relation.FATHER))
-            engine.open_case("two_step_sample", child, registrar)
+            engine.open_case(SchoolThenCountyKind.name, child, registrar)
         db.session.commit()
         return guardian_id, mobile
 
     yield build
-    unregister("two_step_sample")
+    unregister(SchoolThenCountyKind.name)
 
 
 def _queries_for(client, path: str) -> int:
