@@ -4,11 +4,7 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields
 
-from portal.registry.documents import (
-    mask_document_number,
-    mask_record_values,
-    mask_student_number,
-)
+from portal.registry.masking import mask_document_number, mask_record_values, mask_student_number
 
 
 class SchoolSchema(Schema):

@@ -144,7 +144,7 @@ def register_template_helpers(app: Flask) -> None:
     from portal.approvals.kinds import case_kind_label, step_role_label
     from portal.guardians.models import Relation
     from portal.registry.codes import ethnicity_name
-    from portal.registry.documents import mask_document_number, mask_student_number
+    from portal.registry.masking import mask_document_number, mask_student_number
     from portal.registry.status import Status
     from portal.security.permissions import Permission, has_permission
 

@@ -14,8 +14,9 @@ from portal.accounts.service import create_guardian, create_staff
 from portal.approvals.kinds import RequestKind, RouteStep
 from portal.orgs.models import OrgLevel, OrgUnit, SchoolStage
 from portal.orgs.service import add_unit
-from portal.registry.documents import DocumentType, Gender, make_resident_id
+from portal.registry.documents import DocumentType, Gender
 from portal.registry.service import NewStudent, enroll
+from portal.registry.synthetic import make_resident_id
 
 PASSWORD = "correct horse battery"
 _serial = count(1)

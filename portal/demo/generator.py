@@ -21,16 +21,15 @@ from portal.extensions import db
 from portal.guardians.models import BindingCode, GuardianLink, Relation
 from portal.orgs.models import OrgLevel, OrgUnit, SchoolStage
 from portal.provinces.models import ProvinceRule, TimeoutPolicy
-from portal.registry.documents import (
-    DocumentType,
-    Gender,
+from portal.registry.documents import DocumentType, Gender
+from portal.registry.models import HistoryKind, Student, StudentHistory
+from portal.registry.status import Status
+from portal.registry.synthetic import (
     make_j_number,
     make_l_number,
     make_permanent_residence_id,
     make_resident_id,
 )
-from portal.registry.models import HistoryKind, Student, StudentHistory
-from portal.registry.status import Status
 
 DEMO_PASSWORD = "Demo@2026"
 DEMO_BINDING_CODE = "DEMO2026"  # printed: lets a newcomer try linking a third child

@@ -152,9 +152,11 @@ def links_of(student: Student) -> list[GuardianLink]:
 
 
 def open_codes_of(student: Student) -> list[BindingCode]:
-    return list(db.session.scalars(
+    """Codes that could still be redeemed: unused, not revoked, not expired."""
+    codes = db.session.scalars(
         select(BindingCode).where(
             BindingCode.student_id == student.id, BindingCode.used_at.is_(None),
             BindingCode.revoked_at.is_(None),
         ).order_by(BindingCode.created_at.desc())
-    ))
+    )
+    return [code for code in codes if clock.aware(code.expires_at) > clock.now()]

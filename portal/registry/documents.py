@@ -62,9 +62,8 @@ PERMIT_REGION_CODES = {
 
 _WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 _CHECK_CHARACTERS = "10X98765432"
-_ID_LENGTH = 18
-_STUDENT_NUMBER_LENGTH = 19
-_MAX_REVEALED_SHARE = 0.4
+ID_LENGTH = 18
+STUDENT_NUMBER_LENGTH = 19
 _EARLIEST_BIRTH_DATE = date(1900, 1, 1)
 
 # [0-9], never \d: \d also matches Arabic-Indic and other Unicode digits.
@@ -84,7 +83,7 @@ _PASSPORT = re.compile(r"[A-Z0-9]+")
 _L_BODY = re.compile(r"[0-9]{18}")
 
 _FULL_WIDTH_OFFSET = 0xFEE0
-_STUDENT_PREFIXES = frozenset(StudentNumberKind)
+STUDENT_NUMBER_PREFIXES = frozenset(StudentNumberKind)
 
 
 class _Fault(Exception):
@@ -231,7 +230,7 @@ def birth_date_from_number(number: str) -> date:
     """The birth date embedded in an 18-character ID-like number."""
     normalized = normalize_document_number(number)
     try:
-        if len(normalized) != _ID_LENGTH:
+        if len(normalized) != ID_LENGTH:
             raise _Fault("bad_length", length=len(normalized))
         if not normalized[6:14].isascii() or not normalized[6:14].isdigit():
             raise _Fault("bad_format")
@@ -302,7 +301,7 @@ def _permit_checker(doc_type: DocumentType):
     """Checker for a Hong Kong / Macao / Taiwan residence permit or travel permit."""
 
     def check(number: str, birth_date: date | None, gender: Gender | None) -> None:
-        if len(number) == _ID_LENGTH:
+        if len(number) == ID_LENGTH:
             _check_id_shape(number)
             if not number.startswith(PERMIT_REGION_CODES[doc_type]):
                 raise _Fault("bad_region")
@@ -347,7 +346,7 @@ def _check_permanent_residence(number: str, birth_date: date | None, gender: Gen
     if len(number) == 15:
         _check_permanent_residence_2017(number, birth_date)
         return
-    if len(number) != _ID_LENGTH:
+    if len(number) != ID_LENGTH:
         raise _Fault("bad_length", length=len(number))
     if not number.startswith("9"):
         raise _Fault("bad_format")
@@ -431,9 +430,9 @@ def _check_student_number(
     number: str, birth_date: date | None, document_type, document_number: str | None
 ) -> StudentNumberKind:
     """Check a normalized student number; raise _Fault on the first problem."""
-    if len(number) != _STUDENT_NUMBER_LENGTH:
+    if len(number) != STUDENT_NUMBER_LENGTH:
         raise _Fault("bad_length", length=len(number))
-    if number[0] not in _STUDENT_PREFIXES:
+    if number[0] not in STUDENT_NUMBER_PREFIXES:
         raise _Fault("bad_prefix")
     kind, body = StudentNumberKind(number[0]), number[1:]
     if kind is StudentNumberKind.L:
@@ -468,84 +467,3 @@ def validate_student_number(
         return _check_student_number(normalized, birth_date, document_type, document_number)
     except _Fault as fault:
         raise _refusal(fault, "student_number", _STUDENT_NUMBER_MESSAGES) from None
-
-
-# --- Masking -------------------------------------------------------------------------
-
-
-def _reveal_budget(length: int, head: int, tail: int) -> tuple[int, int]:
-    """Shrink (head, tail) until at most 40% of the characters are shown."""
-    budget = int(length * _MAX_REVEALED_SHARE)
-    while head + tail > budget:
-        if tail >= head and tail > 0:
-            tail -= 1
-        else:
-            head -= 1
-    return head, tail
-
-
-def mask_document_number(number: str) -> str:
-    """Hide the middle of a document number, showing at most 40% of it."""
-    preferred = (3, 4) if len(number) == _ID_LENGTH else (1, 2)
-    head, tail = _reveal_budget(len(number), *preferred)
-    hidden = len(number) - head - tail
-    return number[:head] + "*" * hidden + number[len(number) - tail :]
-
-
-def mask_student_number(number: str) -> str:
-    """Mask a student number like the ID number it may embed, after the kind letter."""
-    # The letter only says G/J/L. Showing exactly what the ID mask shows means the
-    # two masked values side by side reveal nothing more than one of them.
-    if len(number) == _STUDENT_NUMBER_LENGTH and number[0] in _STUDENT_PREFIXES:
-        return number[0] + mask_document_number(number[1:])
-    return mask_document_number(number)
-
-
-_MASKERS = {"document_number": mask_document_number, "student_number": mask_student_number}
-
-
-def mask_record_values(values: dict) -> dict:
-    """A copy of record values (e.g. a history entry's before/after) with numbers masked."""
-    return {key: _MASKERS[key](value) if key in _MASKERS and isinstance(value, str) else value
-            for key, value in values.items()}
-
-
-# --- Synthetic data ------------------------------------------------------------------
-
-
-def _make_id_like(first6: str, birth: date, sequence: int, gender: Gender | None) -> str:
-    """An 18-char number, sequence parity set to the gender if given, with check char."""
-    if not re.fullmatch(r"[0-9]{6}", first6):
-        raise ValueError("region code must be 6 ASCII digits")
-    if not 0 <= sequence <= 999:
-        raise ValueError("sequence must be between 0 and 999")
-    if gender is not None and (sequence % 2 == 1) != (Gender(gender) is Gender.MALE):
-        sequence ^= 1  # flips parity and stays within 0..999
-    first17 = f"{first6}{birth:%Y%m%d}{sequence:03d}"
-    return first17 + mod11_2_check_character(first17)
-
-
-def make_resident_id(region_code: str, birth: date, sequence: int, gender: Gender) -> str:
-    """A synthetic resident ID (or HK/Macao/Taiwan residence permit, with 81/82/830000)."""
-    return _make_id_like(region_code, birth, sequence, gender)
-
-
-def make_permanent_residence_id(
-    province_code: str, nationality_code: str, birth: date, sequence: int, gender: Gender
-) -> str:
-    """A synthetic 2023 permanent residence ID: 9, province, 3-digit nationality, ..."""
-    return _make_id_like(f"9{province_code}{nationality_code}", birth, sequence, gender)
-
-
-def make_j_number(region_code: str, birth: date, sequence: int) -> str:
-    """A synthetic J student number (the sequence is used as given)."""
-    return "J" + _make_id_like(region_code, birth, sequence, None)
-
-
-def make_l_number(region_code: str, birth: date, serial: int) -> str:
-    """A synthetic temporary L student number."""
-    if not re.fullmatch(r"[0-9]{6}", region_code):
-        raise ValueError("region code must be 6 ASCII digits")
-    if not 0 <= serial <= 9999:
-        raise ValueError("serial must be between 0 and 9999")
-    return f"L{region_code}{birth:%Y%m%d}{serial:04d}"

@@ -23,16 +23,11 @@ from portal.audit.models import AuditEvent
 from portal.extensions import db
 from portal.guardians.models import GuardianLink, Relation
 from portal.logging_filters import ScrubSensitiveNumbers
-from portal.registry.documents import (
-    DocumentType,
-    Gender,
-    make_j_number,
-    make_resident_id,
-    mask_document_number,
-    mask_student_number,
-)
+from portal.registry.documents import DocumentType, Gender
+from portal.registry.masking import mask_document_number, mask_student_number
 from portal.registry.models import Student
 from portal.registry.service import NewStudent, change_fields, enroll
+from portal.registry.synthetic import make_j_number, make_resident_id
 from tests.factories import make_guardian, make_staff, make_student, make_tree
 from tests.functional.conftest import post_form, sign_in
 

@@ -3,7 +3,8 @@
 import logging
 
 from portal.logging_filters import ScrubSensitiveNumbers, scrub
-from portal.registry.documents import Gender, make_resident_id
+from portal.registry.documents import Gender
+from portal.registry.synthetic import make_resident_id
 
 
 def test_id_and_mobile_numbers_are_redacted():

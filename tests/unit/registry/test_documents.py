@@ -16,13 +16,12 @@ from portal.registry.documents import (
     Gender,
     birth_date_from_number,
     gender_from_number,
-    make_permanent_residence_id,
-    make_resident_id,
-    mask_document_number,
     mod11_2_check_character,
     normalize_document_number,
     validate_document,
 )
+from portal.registry.masking import mask_document_number
+from portal.registry.synthetic import make_permanent_residence_id, make_resident_id
 
 # No example database: it would write .hypothesis/ into the shared tree.
 PROPERTY = settings(database=None, deadline=None, max_examples=150)

@@ -8,10 +8,11 @@ from sqlalchemy import func, select
 from portal.audit.models import AuditEvent
 from portal.errors import Conflict, ValidationFailed
 from portal.extensions import db
-from portal.registry.documents import DocumentType, Gender, make_resident_id
+from portal.registry.documents import DocumentType, Gender
 from portal.registry.models import DuplicateReview, Student, StudentHistory
 from portal.registry.service import change_fields, change_status, enroll, history_of
 from portal.registry.status import Status
+from portal.registry.synthetic import make_resident_id
 from tests.factories import make_student, make_tree, new_student, registrar_for
 
 

@@ -14,14 +14,11 @@ from portal.registry.documents import (
     DocumentType,
     Gender,
     StudentNumberKind,
-    make_j_number,
-    make_l_number,
-    make_resident_id,
-    mask_document_number,
-    mask_student_number,
     mod11_2_check_character,
     validate_student_number,
 )
+from portal.registry.masking import mask_document_number, mask_student_number
+from portal.registry.synthetic import make_j_number, make_l_number, make_resident_id
 
 # No example database: it would write .hypothesis/ into the shared tree.
 PROPERTY = settings(database=None, deadline=None, max_examples=150)
