@@ -6,13 +6,15 @@ from flask import jsonify
 
 
 def problem_response(status: int, code: str, detail: str):
-    response = jsonify({
-        "type": f"https://xueji.example/problems/{code}",
-        "title": code,
-        "status": status,
-        "code": code,
-        "detail": detail,
-    })
+    response = jsonify(
+        {
+            "type": f"https://xueji.example/problems/{code}",
+            "title": code,
+            "status": status,
+            "code": code,
+            "detail": detail,
+        }
+    )
     response.status_code = status
     response.mimetype = "application/problem+json"
     return response

@@ -10,17 +10,24 @@ from flask import current_app
 from api import schemas
 
 DOCUMENTED_SCHEMAS = (
-    schemas.ChildSummarySchema, schemas.ChildDetailSchema, schemas.StaffStudentSchema,
-    schemas.StudentSearchSchema, schemas.ProblemSchema,
+    schemas.ChildSummarySchema,
+    schemas.ChildDetailSchema,
+    schemas.StaffStudentSchema,
+    schemas.StudentSearchSchema,
+    schemas.ProblemSchema,
 )
 
 
 def build_spec() -> dict:
     spec = APISpec(
-        title="Xueji Portal API", version="1", openapi_version="3.1.0",
+        title="Xueji Portal API",
+        version="1",
+        openapi_version="3.1.0",
         plugins=[MarshmallowPlugin()],
-        info={"description": "Registry records for guardians and staff. Errors are "
-                             "application/problem+json with a stable `code`."},
+        info={
+            "description": "Registry records for guardians and staff. Errors are "
+            "application/problem+json with a stable `code`."
+        },
         servers=[{"url": "/api/v1"}],
     )
     for schema in DOCUMENTED_SCHEMAS:

@@ -79,11 +79,15 @@ def my_child(student_id: int):
           content: {application/problem+json: {schema: ProblemSchema}}
     """
     overview = child_overview(get_visible_student(current_user, student_id))
-    return jsonify(ChildDetailSchema().dump({
-        "child": overview["student"],
-        "cases": overview["open_cases"] + overview["closed_cases"],
-        "history": overview["history"],
-    }))
+    return jsonify(
+        ChildDetailSchema().dump(
+            {
+                "child": overview["student"],
+                "cases": overview["open_cases"] + overview["closed_cases"],
+                "history": overview["history"],
+            }
+        )
+    )
 
 
 @blueprint.get("/students")
@@ -106,8 +110,9 @@ def students():
     """
     query = request.args.get("q", "").strip()[:40]
     page = search_students(current_user, query, page=forms.int_field("page", default=1))
-    record_event(AuditTag.STUDENT_SEARCHED, actor=current_user,
-                 shown=[s.id for s in page.students], page=page.page)
+    record_event(
+        AuditTag.STUDENT_SEARCHED, actor=current_user, shown=[s.id for s in page.students], page=page.page
+    )
     return jsonify(StudentSearchSchema().dump(page))
 
 

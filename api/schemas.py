@@ -42,10 +42,14 @@ class CaseSchema(Schema):
 class HistoryEntrySchema(Schema):
     kind = fields.String()
     at = fields.DateTime()
-    before = fields.Function(lambda entry: mask_record_values(entry.before),
-                             metadata={"type": "object", "description": "numbers masked"})
-    after = fields.Function(lambda entry: mask_record_values(entry.after),
-                            metadata={"type": "object", "description": "numbers masked"})
+    before = fields.Function(
+        lambda entry: mask_record_values(entry.before),
+        metadata={"type": "object", "description": "numbers masked"},
+    )
+    after = fields.Function(
+        lambda entry: mask_record_values(entry.after),
+        metadata={"type": "object", "description": "numbers masked"},
+    )
     reason = fields.String()
 
 

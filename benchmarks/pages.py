@@ -27,7 +27,8 @@ ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
 DATABASE_URL = os.environ.get(
-    "BENCH_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/xueji_bench")
+    "BENCH_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/xueji_bench"
+)
 STUDENTS = int(os.environ.get("BENCH_STUDENTS", 1_000_000))
 SECONDS = int(os.environ.get("BENCH_SECONDS", 5))
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", 3))
@@ -44,8 +45,13 @@ class _NoRedirect(urllib.request.HTTPRedirectHandler):
 
 
 def _env() -> dict:
-    return {**os.environ, "DATABASE_URL": DATABASE_URL, "PORTAL_ENV": "development",
-            "SECRET_KEY": "bench-secret", "FLASK_APP": "wsgi"}
+    return {
+        **os.environ,
+        "DATABASE_URL": DATABASE_URL,
+        "PORTAL_ENV": "development",
+        "SECRET_KEY": "bench-secret",
+        "FLASK_APP": "wsgi",
+    }
 
 
 def _student_count() -> int:
@@ -70,23 +76,33 @@ def _first_student_name() -> str:
 def prepare_database() -> None:
     if _student_count() >= STUDENTS:
         print(f"database already holds {_student_count():,} students: reusing it")
-        subprocess.run([str(BIN / "flask"), "db", "upgrade"], cwd=ROOT, env=_env(), check=True,
-                       capture_output=True)
+        subprocess.run(
+            [str(BIN / "flask"), "db", "upgrade"], cwd=ROOT, env=_env(), check=True, capture_output=True
+        )
         return
     name = DATABASE_URL.rsplit("/", 1)[1]
-    subprocess.run([str(BIN / "python"), "-c", (
-        "import psycopg\n"
-        f"c = psycopg.connect('{ADMIN_URL}', autocommit=True)\n"
-        f"c.execute('DROP DATABASE IF EXISTS {name}')\n"
-        f"c.execute('CREATE DATABASE {name}')\n")], check=True)
-    subprocess.run([str(BIN / "flask"), "db", "upgrade"], cwd=ROOT, env=_env(), check=True,
-                   capture_output=True)
+    subprocess.run(
+        [
+            str(BIN / "python"),
+            "-c",
+            (
+                "import psycopg\n"
+                f"c = psycopg.connect('{ADMIN_URL}', autocommit=True)\n"
+                f"c.execute('DROP DATABASE IF EXISTS {name}')\n"
+                f"c.execute('CREATE DATABASE {name}')\n"
+            ),
+        ],
+        check=True,
+    )
+    subprocess.run(
+        [str(BIN / "flask"), "db", "upgrade"], cwd=ROOT, env=_env(), check=True, capture_output=True
+    )
     started = time.perf_counter()
-    subprocess.run([str(BIN / "flask"), "demo", "load", "--students", str(STUDENTS)],
-                   cwd=ROOT, env=_env(), check=True)
+    subprocess.run(
+        [str(BIN / "flask"), "demo", "load", "--students", str(STUDENTS)], cwd=ROOT, env=_env(), check=True
+    )
     print(f"loaded {STUDENTS:,} students in {time.perf_counter() - started:.0f} s")
-    subprocess.run(["psql", ADMIN_URL.rsplit("/", 1)[0] + f"/{name}", "-qc", "ANALYZE"],
-                   check=True)
+    subprocess.run(["psql", ADMIN_URL.rsplit("/", 1)[0] + f"/{name}", "-qc", "ANALYZE"], check=True)
 
 
 def _signed_in_cookie(base: str, login: str) -> str:
@@ -102,8 +118,9 @@ def _signed_in_cookie(base: str, login: str) -> str:
 
 def _assert_answers_200(url: str, cookie: str | None) -> None:
     """wrk counts a redirect to the sign-in page as success: make sure there is none."""
-    request = urllib.request.Request(url, headers={"User-Agent": USER_AGENT,
-                                                   **({"Cookie": cookie} if cookie else {})})
+    request = urllib.request.Request(
+        url, headers={"User-Agent": USER_AGENT, **({"Cookie": cookie} if cookie else {})}
+    )
     with urllib.request.build_opener(_NoRedirect).open(request) as response:
         if response.status != 200:
             raise RuntimeError(f"{url} answered {response.status}")
@@ -125,8 +142,13 @@ def main() -> None:
     if not shutil.which("wrk"):
         sys.exit("wrk is needed: apt-get install wrk")
     prepare_database()
-    server = subprocess.Popen([str(BIN / "gunicorn"), *GUNICORN], cwd=ROOT, env=_env(),
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    server = subprocess.Popen(
+        [str(BIN / "gunicorn"), *GUNICORN],
+        cwd=ROOT,
+        env=_env(),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     base = f"http://127.0.0.1:{PORT}"
     try:
         for _ in range(50):
@@ -147,14 +169,18 @@ def main() -> None:
         for round_number in range(1, ROUNDS + 1):
             for name, (url, cookie) in targets.items():
                 results[name].append(_wrk(url, cookie))
-            print(f"round {round_number}: " + ", ".join(
-                f"{name} {values[-1]:.0f}/s" for name, values in results.items()))
+            print(
+                f"round {round_number}: "
+                + ", ".join(f"{name} {values[-1]:.0f}/s" for name, values in results.items())
+            )
     finally:
         server.terminate()
         server.wait(timeout=10)
     hello = statistics.median(results["hello (/healthz)"])
-    print(f"\n{STUDENTS:,} students; gunicorn {' '.join(GUNICORN[:4])}; wrk -t1 -c8 "
-          f"-d{SECONDS}s; median of {ROUNDS} rounds")
+    print(
+        f"\n{STUDENTS:,} students; gunicorn {' '.join(GUNICORN[:4])}; wrk -t1 -c8 "
+        f"-d{SECONDS}s; median of {ROUNDS} rounds"
+    )
     for name, values in results.items():
         median = statistics.median(values)
         print(f"  {name:<36} {median:8.0f} req/s   ratio to hello {median / hello:5.2f}")

@@ -20,8 +20,7 @@ def _configure(**options) -> None:
 
 
 def run_migrations_offline() -> None:
-    _configure(url=database.engine.url.render_as_string(hide_password=False),
-               literal_binds=True)
+    _configure(url=database.engine.url.render_as_string(hide_password=False), literal_binds=True)
     with context.begin_transaction():
         context.run_migrations()
 

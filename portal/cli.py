@@ -30,10 +30,12 @@ def setup(students: int, address: str) -> None:
         summary = generate(students=students)
         db.session.commit()
         code = summary.binding_code
-        click.echo(f"Demo binding code for the guardian: {code['code']} "
-                   f"(child's birth date {code['birth_date']})")
-    click.echo(f"\n  Xueji Portal: {address}\n\n  Demo sign-ins (password for all: "
-               f"{DEMO_SIGN_INS[0].password}):")
+        click.echo(
+            f"Demo binding code for the guardian: {code['code']} (child's birth date {code['birth_date']})"
+        )
+    click.echo(
+        f"\n  Xueji Portal: {address}\n\n  Demo sign-ins (password for all: {DEMO_SIGN_INS[0].password}):"
+    )
     for sign_in in DEMO_SIGN_INS:
         click.echo(f"    {sign_in.who:<26} {sign_in.login}")
     click.echo("")
@@ -51,9 +53,11 @@ def load(students: int, seed: int) -> None:
     started = time.perf_counter()
     summary = generate(students=students, seed=seed)
     db.session.commit()
-    click.echo(f"{summary.schools} schools, {summary.students} students, "
-               f"{summary.guardians} guardians, {summary.staff} staff accounts "
-               f"in {time.perf_counter() - started:.1f} s")
+    click.echo(
+        f"{summary.schools} schools, {summary.students} students, "
+        f"{summary.guardians} guardians, {summary.staff} staff accounts "
+        f"in {time.perf_counter() - started:.1f} s"
+    )
 
 
 @approvals_cli.command("timeouts")
@@ -65,8 +69,7 @@ def timeouts(today) -> None:
     day: date | None = today.date() if today else None
     report = process_timeouts(day)
     db.session.commit()
-    click.echo(f"auto-approved: {len(report.auto_approved)}, "
-               f"flagged overdue: {len(report.flagged_overdue)}")
+    click.echo(f"auto-approved: {len(report.auto_approved)}, flagged overdue: {len(report.flagged_overdue)}")
 
 
 def register_cli(app: Flask) -> None:

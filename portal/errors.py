@@ -17,7 +17,12 @@ class DomainError(Exception):
     status = 422
 
     def __init__(
-        self, code: str, message, *, status: int | None = None, keep_bookkeeping: bool = False,
+        self,
+        code: str,
+        message,
+        *,
+        status: int | None = None,
+        keep_bookkeeping: bool = False,
         **params,
     ):
         super().__init__(code)

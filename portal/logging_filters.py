@@ -7,9 +7,7 @@ import re
 
 # 18-character ID-like numbers (optionally behind a G/J/L student-number prefix),
 # 11-digit mobile numbers, and 15-character permanent-residence numbers.
-_SENSITIVE = re.compile(
-    r"(?<![0-9A-Za-z])(?:[GJL]?\d{17}[\dXx]|1\d{10}|[A-Z]{3}\d{12})(?![0-9A-Za-z])"
-)
+_SENSITIVE = re.compile(r"(?<![0-9A-Za-z])(?:[GJL]?\d{17}[\dXx]|1\d{10}|[A-Z]{3}\d{12})(?![0-9A-Za-z])")
 
 
 # Search terms in access-log request lines may be a child's name.

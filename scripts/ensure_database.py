@@ -16,9 +16,7 @@ def main(admin_url: str, name: str) -> int:
         print(f"cannot reach PostgreSQL: {error}", file=sys.stderr)
         return 1
     with connection:
-        exists = connection.execute(
-            "SELECT 1 FROM pg_database WHERE datname = %s", (name,)
-        ).fetchone()
+        exists = connection.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone()
         if not exists:
             connection.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
     return 0

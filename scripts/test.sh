@@ -8,6 +8,7 @@ PG_TEST_URL=${PG_TEST_URL:-postgresql+psycopg://postgres@127.0.0.1:5432/xueji_te
 
 echo "== ruff"
 "$BIN/ruff" check .
+"$BIN/ruff" format --check .
 echo "== migrations, templates and translations are checked inside the suite"
 
 echo "== pytest on SQLite"

@@ -93,9 +93,7 @@ def app(migrated_app):
         connection = db.engine.connect()
         transaction = connection.begin()
         original = db.session
-        db.session = scoped_session(
-            sessionmaker(bind=connection, join_transaction_mode="create_savepoint")
-        )
+        db.session = scoped_session(sessionmaker(bind=connection, join_transaction_mode="create_savepoint"))
         limiter.reset()
         try:
             yield app

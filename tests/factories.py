@@ -21,6 +21,7 @@ from portal.registry.synthetic import make_resident_id
 PASSWORD = "correct horse battery"
 _serial = count(1)
 
+
 @dataclass
 class Tree:
     province: OrgUnit
@@ -31,6 +32,7 @@ class Tree:
     other_county: OrgUnit
     other_school: OrgUnit
 
+
 def make_tree() -> Tree:
     """Province → city → two counties; a primary and a senior school in one, a school in the other."""
     n = next(_serial)
@@ -38,37 +40,52 @@ def make_tree() -> Tree:
     city = add_unit(f"9{n:02d}100", "测试市", OrgLevel.CITY, province)
     county = add_unit(f"9{n:02d}101", "东区", OrgLevel.COUNTY, city)
     other_county = add_unit(f"9{n:02d}102", "西区", OrgLevel.COUNTY, city)
-    school = add_unit(f"31{n:02d}000001", "东区实验小学", OrgLevel.SCHOOL, county,
-                      SchoolStage.PRIMARY)
-    senior = add_unit(f"31{n:02d}000002", "东区第一中学", OrgLevel.SCHOOL, county,
-                      SchoolStage.SENIOR)
-    other = add_unit(f"31{n:02d}000003", "西区小学", OrgLevel.SCHOOL, other_county,
-                     SchoolStage.PRIMARY)
+    school = add_unit(f"31{n:02d}000001", "东区实验小学", OrgLevel.SCHOOL, county, SchoolStage.PRIMARY)
+    senior = add_unit(f"31{n:02d}000002", "东区第一中学", OrgLevel.SCHOOL, county, SchoolStage.SENIOR)
+    other = add_unit(f"31{n:02d}000003", "西区小学", OrgLevel.SCHOOL, other_county, SchoolStage.PRIMARY)
     return Tree(province, city, county, school, senior, other_county, other)
 
-def new_student(*, name: str = "李小明", birth: date = date(2016, 3, 14),
-                gender: Gender = Gender.MALE, grade: int = 4, region: str = "110105",
-                sequence: int | None = None) -> NewStudent:
+
+def new_student(
+    *,
+    name: str = "李小明",
+    birth: date = date(2016, 3, 14),
+    gender: Gender = Gender.MALE,
+    grade: int = 4,
+    region: str = "110105",
+    sequence: int | None = None,
+) -> NewStudent:
     # Even sequences: make_resident_id sets the parity bit for the gender, so they never collide.
     if sequence is None:
         sequence = next(_serial) * 2 % 1000
     number = make_resident_id(region, birth, sequence, gender)
     return NewStudent(
-        student_number="G" + number, document_type=DocumentType.RESIDENT_ID,
-        document_number=number, name=name, gender=gender, birth_date=birth, ethnicity="01",
-        hukou_region_code=region, grade=grade, class_name="2班", enrolled_on=date(2022, 9, 1),
+        student_number="G" + number,
+        document_type=DocumentType.RESIDENT_ID,
+        document_number=number,
+        name=name,
+        gender=gender,
+        birth_date=birth,
+        ethnicity="01",
+        hukou_region_code=region,
+        grade=grade,
+        class_name="2班",
+        enrolled_on=date(2022, 9, 1),
     )
+
 
 def make_student(school: OrgUnit, actor=None, **fields):
     return enroll(new_student(**fields), school, actor)
+
 
 def make_guardian(mobile: str | None = None, name: str = "张家长"):
     mobile = mobile or f"137{next(_serial):08d}"
     return create_guardian(mobile, name, PASSWORD)
 
+
 def make_staff(role: Role, unit: OrgUnit, username: str | None = None):
-    return create_staff(username or f"{role.value}.{next(_serial)}", "测试管理员", PASSWORD,
-                        role, unit)
+    return create_staff(username or f"{role.value}.{next(_serial)}", "测试管理员", PASSWORD, role, unit)
+
 
 def registrar_for(tree: Tree):
     return make_staff(Role.SCHOOL_REGISTRAR, tree.school)

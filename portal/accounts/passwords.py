@@ -13,9 +13,7 @@ _DUMMY_PASSWORD = "not-a-real-password-0b7f"
 
 def _hasher() -> PasswordHasher:
     config = current_app.config
-    return PasswordHasher(
-        time_cost=config["ARGON2_TIME_COST"], memory_cost=config["ARGON2_MEMORY_COST"]
-    )
+    return PasswordHasher(time_cost=config["ARGON2_TIME_COST"], memory_cost=config["ARGON2_MEMORY_COST"])
 
 
 def hash_password(password: str) -> str:

@@ -24,7 +24,8 @@ STAFF_IDLE_LIMIT = timedelta(days=183)
 def _check_password_strength(password: str) -> None:
     if len(password) < MIN_PASSWORD_LENGTH:
         raise ValidationFailed(
-            "account.weak_password", _l("Passwords need at least %(min)s characters."),
+            "account.weak_password",
+            _l("Passwords need at least %(min)s characters."),
             min=MIN_PASSWORD_LENGTH,
         )
 
@@ -34,8 +35,12 @@ def create_guardian(mobile: str, display_name: str, password: str) -> User:
     _check_password_strength(password)
     if db.session.scalar(select(User.id).where(User.mobile == mobile)):
         raise Conflict("account.mobile_taken", _l("An account with this mobile number exists."))
-    user = User(role=Role.GUARDIAN, mobile=mobile, display_name=display_name.strip(),
-                password_hash=hash_password(password))
+    user = User(
+        role=Role.GUARDIAN,
+        mobile=mobile,
+        display_name=display_name.strip(),
+        password_hash=hash_password(password),
+    )
     db.session.add(user)
     db.session.flush()
     return user
@@ -43,13 +48,17 @@ def create_guardian(mobile: str, display_name: str, password: str) -> User:
 
 def create_staff(username: str, display_name: str, password: str, role: Role, org_unit) -> User:
     if role is Role.GUARDIAN or org_unit.level != ROLE_LEVEL[role]:
-        raise ValidationFailed("account.role_level_mismatch",
-                               _l("This role does not belong at this level."))
+        raise ValidationFailed("account.role_level_mismatch", _l("This role does not belong at this level."))
     _check_password_strength(password)
     if db.session.scalar(select(User.id).where(User.username == username)):
         raise Conflict("account.username_taken", _l("This user name is taken."))
-    user = User(role=role, username=username, display_name=display_name.strip(),
-                password_hash=hash_password(password), org_unit=org_unit)
+    user = User(
+        role=role,
+        username=username,
+        display_name=display_name.strip(),
+        password_hash=hash_password(password),
+        org_unit=org_unit,
+    )
     db.session.add(user)
     db.session.flush()
     return user
@@ -63,14 +72,19 @@ def authenticate(login: str, password: str) -> User:
     user = _find_by_login(login.strip())
     if not verify_password(user.password_hash if user else None, password):
         record_event(AuditTag.ACCOUNT_SIGN_IN_FAILED, actor=user)
-        raise ValidationFailed("account.sign_in_refused", _SIGN_IN_REFUSED, status=401,
-                               keep_bookkeeping=True)
+        raise ValidationFailed("account.sign_in_refused", _SIGN_IN_REFUSED, status=401, keep_bookkeeping=True)
     _seal_if_idle(user)
     if not user.is_active:
         record_event(AuditTag.ACCOUNT_SIGN_IN_REFUSED, actor=user, reason="sealed")
-        raise ValidationFailed("account.sealed", _l(
-            "This account is sealed because it was not used for six months. "
-            "Please ask your administrator to reopen it."), status=403, keep_bookkeeping=True)
+        raise ValidationFailed(
+            "account.sealed",
+            _l(
+                "This account is sealed because it was not used for six months. "
+                "Please ask your administrator to reopen it."
+            ),
+            status=403,
+            keep_bookkeeping=True,
+        )
     user.last_sign_in_at = clock.now()
     record_event(AuditTag.ACCOUNT_SIGNED_IN, actor=user)
     return user

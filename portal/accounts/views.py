@@ -54,8 +54,7 @@ def choose_language():
     language = request.form.get("language", "")
     response = make_response(redirect(_safe_next(request.form.get("next", ""))))
     if language in LANGUAGES:
-        response.set_cookie(LANGUAGE_COOKIE, language, max_age=365 * 24 * 3600,
-                            httponly=True, samesite="Lax")
+        response.set_cookie(LANGUAGE_COOKIE, language, max_age=365 * 24 * 3600, httponly=True, samesite="Lax")
     return response
 
 

@@ -45,14 +45,23 @@ def open_case(
     kind = get_kind(kind_name)
     province = student.school.ancestor_at(OrgLevel.PROVINCE)
     case = Case(
-        kind=kind_name, student=student, requester=requester, province_id=province.id,
-        payload=payload or {}, idempotency_key=idempotency_key,
+        kind=kind_name,
+        student=student,
+        requester=requester,
+        province_id=province.id,
+        payload=payload or {},
+        idempotency_key=idempotency_key,
     )
     rule = rule_for(province.id, kind_name)
     for position, route_step in enumerate(kind.route(case)):
         case.steps.append(
-            Step(position=position, role=route_step.role, org_unit=route_step.org_unit,
-                 working_days=rule.step_working_days, state=StepState.WAITING)
+            Step(
+                position=position,
+                role=route_step.role,
+                org_unit=route_step.org_unit,
+                working_days=rule.step_working_days,
+                state=StepState.WAITING,
+            )
         )
     if not case.steps:
         raise ValueError(f"request kind {kind_name} declared an empty route")
@@ -88,12 +97,11 @@ def decide(step_id: int, actor, *, approve: bool, reason: str = "", today=None) 
     """Approve or reject a pending step owned by the actor's unit."""
     reason = reason.strip()
     if not approve and not reason:
-        raise ValidationFailed(
-            "step.reason_required", _l("Please give a reason the family can read.")
-        )
+        raise ValidationFailed("step.reason_required", _l("Please give a reason the family can read."))
     if len(reason) > MAX_REASON_LENGTH:
         raise ValidationFailed(
-            "step.reason_too_long", _l("The reason is too long (at most %(max)s characters)."),
+            "step.reason_too_long",
+            _l("The reason is too long (at most %(max)s characters)."),
             max=MAX_REASON_LENGTH,
         )
     step = _lock_step(step_id)
@@ -111,8 +119,11 @@ def decide(step_id: int, actor, *, approve: bool, reason: str = "", today=None) 
 
 def _lock_step(step_id: int) -> Step | None:
     # populate_existing: re-read the row after the lock, not the copy this session may hold.
-    query = select(Step).where(Step.id == step_id).with_for_update(of=Step).execution_options(
-        populate_existing=True
+    query = (
+        select(Step)
+        .where(Step.id == step_id)
+        .with_for_update(of=Step)
+        .execution_options(populate_existing=True)
     )
     return db.session.scalar(query)
 
@@ -130,7 +141,10 @@ def _finish_step(step: Step, outcome: StepState, actor, reason: str) -> None:
     step.decided_by_id = getattr(actor, "id", None)
     step.reason = reason
     record_event(
-        _STEP_TAGS[outcome], actor=actor, student=step.case.student, case=step.case,
+        _STEP_TAGS[outcome],
+        actor=actor,
+        student=step.case.student,
+        case=step.case,
         step=step.position,
     )
 
@@ -204,8 +218,7 @@ def recompute_deadlines(province_id: int) -> int:
     """
     calendar = working_calendar(province_id)
     pending = db.session.scalars(
-        select(Step).join(Case).where(Case.province_id == province_id,
-                                      Step.state == StepState.PENDING)
+        select(Step).join(Case).where(Case.province_id == province_id, Step.state == StepState.PENDING)
     ).all()
     moved = 0
     for step in pending:

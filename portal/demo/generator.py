@@ -57,23 +57,46 @@ CITIES = {
     "340200": ("芜湖市", {"340202": "镜湖区", "340207": "鸠江区"}),
 }
 SCHOOL_PLAN = (  # per county, in order: the first county's first school is the demo school
-    (SchoolStage.PRIMARY, "第一实验小学"), (SchoolStage.PRIMARY, "青松路小学"),
-    (SchoolStage.JUNIOR, "第三十中学"), (SchoolStage.SENIOR, "第一中学"),
+    (SchoolStage.PRIMARY, "第一实验小学"),
+    (SchoolStage.PRIMARY, "青松路小学"),
+    (SchoolStage.JUNIOR, "第三十中学"),
+    (SchoolStage.SENIOR, "第一中学"),
 )
 EXTRA_SCHOOLS = ((SchoolStage.SPECIAL, "特殊教育学校"), (SchoolStage.CORRECTIONAL, "专门学校"))
 STAGE_GRADES = {
-    SchoolStage.PRIMARY: range(1, 7), SchoolStage.JUNIOR: range(7, 10),
-    SchoolStage.SENIOR: range(10, 13), SchoolStage.SPECIAL: range(1, 10),
+    SchoolStage.PRIMARY: range(1, 7),
+    SchoolStage.JUNIOR: range(7, 10),
+    SchoolStage.SENIOR: range(10, 13),
+    SchoolStage.SPECIAL: range(1, 10),
     SchoolStage.CORRECTIONAL: range(7, 10),
 }
 # Household registrations come from all over China (migrant families: 人籍分离 is common).
-HUKOU_REGIONS = ("340102", "340103", "340104", "340202", "340207", "341502", "342401",
-                 "320102", "330106", "360102", "410105", "420102", "510104", "440106")
+HUKOU_REGIONS = (
+    "340102",
+    "340103",
+    "340104",
+    "340202",
+    "340207",
+    "341502",
+    "342401",
+    "320102",
+    "330106",
+    "360102",
+    "410105",
+    "420102",
+    "510104",
+    "440106",
+)
 # A few in every non-default status, as a real registry has.
 STATUS_MIX = (
-    (Status.SUSPENDED, 0.01), (Status.TRANSFERRING, 0.01), (Status.ABROAD, 0.004),
-    (Status.SPECIAL_PLACEMENT, 0.003), (Status.DEREGISTERED, 0.001),
-    (Status.GRADUATED, 0.004), (Status.COMPLETED, 0.002), (Status.LEFT_UNCOMPLETED, 0.002),
+    (Status.SUSPENDED, 0.01),
+    (Status.TRANSFERRING, 0.01),
+    (Status.ABROAD, 0.004),
+    (Status.SPECIAL_PLACEMENT, 0.003),
+    (Status.DEREGISTERED, 0.001),
+    (Status.GRADUATED, 0.004),
+    (Status.COMPLETED, 0.002),
+    (Status.LEFT_UNCOMPLETED, 0.002),
     (Status.WITHDRAWN, 0.002),
 )
 SCHOOL_YEAR_START = date(2026, 9, 1)
@@ -119,11 +142,17 @@ def _issue_demo_code(student_id: int) -> dict:
 
     student = db.session.get(Student, student_id)
     registrar = db.session.scalar(select(User).where(User.username == "school.demo"))
-    db.session.add(BindingCode(
-        student_id=student.id, guardian_name="王丽", guardian_mobile="13800138000",
-        relation=Relation.MOTHER, code_hash=hash_code(DEMO_BINDING_CODE),
-        created_by_id=registrar.id, expires_at=clock.now() + timedelta(days=365),
-    ))
+    db.session.add(
+        BindingCode(
+            student_id=student.id,
+            guardian_name="王丽",
+            guardian_mobile="13800138000",
+            relation=Relation.MOTHER,
+            code_hash=hash_code(DEMO_BINDING_CODE),
+            created_by_id=registrar.id,
+            expires_at=clock.now() + timedelta(days=365),
+        )
+    )
     db.session.flush()
     return {"code": DEMO_BINDING_CODE, "birth_date": student.birth_date.isoformat()}
 
@@ -156,32 +185,48 @@ def _add_staff(schools: list[OrgUnit], password_hash: str) -> int:
         _staff("school.demo", "学校学籍管理员", Role.SCHOOL_REGISTRAR, demo_school, password_hash),
     ]
     counties = {s.parent.id: s.parent for s in schools}
-    rows += [_staff(f"county.{c.code}", f"{c.name}学籍管理员", Role.COUNTY_REGISTRAR, c,
-                    password_hash) for c in counties.values() if c.id != county.id]
-    rows += [_staff(f"school.{s.code}", f"{s.name}学籍管理员", Role.SCHOOL_REGISTRAR, s,
-                    password_hash) for s in schools[1:]]
+    rows += [
+        _staff(f"county.{c.code}", f"{c.name}学籍管理员", Role.COUNTY_REGISTRAR, c, password_hash)
+        for c in counties.values()
+        if c.id != county.id
+    ]
+    rows += [
+        _staff(f"school.{s.code}", f"{s.name}学籍管理员", Role.SCHOOL_REGISTRAR, s, password_hash)
+        for s in schools[1:]
+    ]
     db.session.execute(insert(User), rows)
     return len(rows)
 
 
 def _staff(username, display_name, role, unit, password_hash) -> dict:
-    return {"role": role, "username": username, "display_name": display_name,
-            "password_hash": password_hash, "org_unit_id": unit.id, "mobile": None}
+    return {
+        "role": role,
+        "username": username,
+        "display_name": display_name,
+        "password_hash": password_hash,
+        "org_unit_id": unit.id,
+        "mobile": None,
+    }
 
 
 def _add_province_rules(any_school: OrgUnit) -> None:
     """Anhui's own rule (AH-24): transfers get 20 working days and approve on timeout."""
     province = any_school.ancestor_at(OrgLevel.PROVINCE)
-    db.session.add(ProvinceRule(province_id=province.id, kind="transfer", step_working_days=20,
-                                timeout_policy=TimeoutPolicy.AUTO_APPROVE))
+    db.session.add(
+        ProvinceRule(
+            province_id=province.id,
+            kind="transfer",
+            step_working_days=20,
+            timeout_policy=TimeoutPolicy.AUTO_APPROVE,
+        )
+    )
     db.session.flush()
 
 
 def _add_students(rng: random.Random, schools, total: int, first_id: int) -> dict:
     surnames = list(ChineseNames.last_names)
     weights = list(ChineseNames.last_names.values())
-    given = {Gender.MALE: ChineseNames.first_names_male,
-             Gender.FEMALE: ChineseNames.first_names_female}
+    given = {Gender.MALE: ChineseNames.first_names_male, Gender.FEMALE: ChineseNames.first_names_female}
     sequences: dict[tuple, int] = {}
     counts: dict[str, int] = {}
     students, history = [], []
@@ -219,14 +264,22 @@ def _student_row(rng, student_id, school, surnames, weights, given, sequences) -
     region = rng.choice(HUKOU_REGIONS)
     document_type, document_number = _document(rng, region, birth, gender, sequences)
     return {
-        "id": student_id, "name": name, "gender": gender, "birth_date": birth,
-        "document_type": document_type, "document_number": document_number,
-        "student_number": _student_number(rng, document_type, document_number, school, birth,
-                                          sequences),
+        "id": student_id,
+        "name": name,
+        "gender": gender,
+        "birth_date": birth,
+        "document_type": document_type,
+        "document_number": document_number,
+        "student_number": _student_number(rng, document_type, document_number, school, birth, sequences),
         "ethnicity": "01" if rng.random() < 0.92 else rng.choice(("02", "03", "04", "08", "11")),
-        "hukou_region_code": region, "school_id": school.id, "grade": grade,
-        "class_name": f"{rng.randint(1, 8)}班", "status": Status.ATTENDING,
-        "enrolled_on": _enrollment_date(grade), "needs_review": False, "version": 1,
+        "hukou_region_code": region,
+        "school_id": school.id,
+        "grade": grade,
+        "class_name": f"{rng.randint(1, 8)}班",
+        "status": Status.ATTENDING,
+        "enrolled_on": _enrollment_date(grade),
+        "needs_review": False,
+        "version": 1,
     }
 
 
@@ -248,8 +301,7 @@ def _document(rng, region, birth, gender, sequences) -> tuple[str, str]:
         return DocumentType.HONG_KONG, make_resident_id("810000", birth, seq, gender)
     if roll < 0.985:
         seq = _next_sequence(sequences, ("pr", birth, gender), gender)
-        return DocumentType.PERMANENT_RESIDENCE, make_permanent_residence_id(
-            "34", "840", birth, seq, gender)
+        return DocumentType.PERMANENT_RESIDENCE, make_permanent_residence_id("34", "840", birth, seq, gender)
     return DocumentType.PASSPORT, f"E{rng.randrange(10**7, 10**8)}{rng.randrange(10)}"
 
 
@@ -281,26 +333,56 @@ def _pick_status(rng, grade: int) -> Status:
 
 
 def _history_rows(row: dict) -> list[dict]:
-    rows = [{"student_id": row["id"], "kind": HistoryKind.CREATED, "before": {},
-             "after": {"status": Status.ATTENDING}, "reason": "", "actor_id": None}]
+    rows = [
+        {
+            "student_id": row["id"],
+            "kind": HistoryKind.CREATED,
+            "before": {},
+            "after": {"status": Status.ATTENDING},
+            "reason": "",
+            "actor_id": None,
+        }
+    ]
     if row["status"] != Status.ATTENDING:
-        rows.append({"student_id": row["id"], "kind": HistoryKind.STATUS,
-                     "before": {"status": Status.ATTENDING}, "after": {"status": row["status"]},
-                     "reason": "", "actor_id": None})
+        rows.append(
+            {
+                "student_id": row["id"],
+                "kind": HistoryKind.STATUS,
+                "before": {"status": Status.ATTENDING},
+                "after": {"status": row["status"]},
+                "reason": "",
+                "actor_id": None,
+            }
+        )
     return rows
 
 
 def _add_guardians(rng, first_id: int, total: int, password_hash: str) -> int:
     """About one guardian per eight students; some have two children; all linked by the school."""
-    guardians = [{"role": Role.GUARDIAN, "mobile": "13800138000", "display_name": "王丽",
-                  "password_hash": password_hash, "username": None, "org_unit_id": None}]
+    guardians = [
+        {
+            "role": Role.GUARDIAN,
+            "mobile": "13800138000",
+            "display_name": "王丽",
+            "password_hash": password_hash,
+            "username": None,
+            "org_unit_id": None,
+        }
+    ]
     links = [(0, first_id, Relation.MOTHER), (0, first_id + 1, Relation.MOTHER)]
     student_id = first_id + DEMO_CHILDREN
     while student_id < first_id + total and len(guardians) < max(total // 8, 2):
         index = len(guardians)
-        guardians.append({"role": Role.GUARDIAN, "mobile": f"139{index:08d}",
-                          "display_name": "家长", "password_hash": password_hash,
-                          "username": None, "org_unit_id": None})
+        guardians.append(
+            {
+                "role": Role.GUARDIAN,
+                "mobile": f"139{index:08d}",
+                "display_name": "家长",
+                "password_hash": password_hash,
+                "username": None,
+                "org_unit_id": None,
+            }
+        )
         relation = rng.choice((Relation.FATHER, Relation.MOTHER, Relation.MOTHER, Relation.OTHER))
         for _ in range(2 if rng.random() < 0.2 else 1):
             if student_id < first_id + total:
@@ -310,11 +392,10 @@ def _add_guardians(rng, first_id: int, total: int, password_hash: str) -> int:
     for offset, row in enumerate(guardians):
         row["id"] = first_user_id + offset
     for start in range(0, len(guardians), CHUNK):
-        db.session.execute(insert(User), guardians[start:start + CHUNK])
-    link_rows = [{"guardian_id": first_user_id + g, "student_id": s, "relation": r}
-                 for g, s, r in links]
+        db.session.execute(insert(User), guardians[start : start + CHUNK])
+    link_rows = [{"guardian_id": first_user_id + g, "student_id": s, "relation": r} for g, s, r in links]
     for start in range(0, len(link_rows), CHUNK):
-        db.session.execute(insert(GuardianLink), link_rows[start:start + CHUNK])
+        db.session.execute(insert(GuardianLink), link_rows[start : start + CHUNK])
     return len(guardians)
 
 
@@ -323,7 +404,9 @@ def _advance_sequences() -> None:
     if db.engine.dialect.name != "postgresql":
         return
     for table in ("students", "users"):
-        db.session.execute(text(
-            f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
-            f"(SELECT COALESCE(MAX(id), 1) FROM {table}))"
-        ))
+        db.session.execute(
+            text(
+                f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
+                f"(SELECT COALESCE(MAX(id), 1) FROM {table}))"
+            )
+        )

@@ -36,8 +36,12 @@ class GuardianLink(db.Model):
     __table_args__ = (
         # At most one live link per guardian and child; revoked links stay as history.
         Index(
-            "uq_guardian_links_live", "guardian_id", "student_id", unique=True,
-            postgresql_where=text("revoked_at IS NULL"), sqlite_where=text("revoked_at IS NULL"),
+            "uq_guardian_links_live",
+            "guardian_id",
+            "student_id",
+            unique=True,
+            postgresql_where=text("revoked_at IS NULL"),
+            sqlite_where=text("revoked_at IS NULL"),
         ),
     )
 

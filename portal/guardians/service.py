@@ -46,14 +46,13 @@ def normalize_mobile(mobile: str) -> str:
     if digits.startswith("86") and len(digits) == MOBILE_LENGTH + 2:
         digits = digits[2:]
     if len(digits) != MOBILE_LENGTH or not digits.startswith("1"):
-        raise ValidationFailed(
-            "account.bad_mobile", _l("Please enter an 11-digit mainland mobile number.")
-        )
+        raise ValidationFailed("account.bad_mobile", _l("Please enter an 11-digit mainland mobile number."))
     return digits
 
 
-def issue_code(student: Student, guardian_name: str, guardian_mobile: str,
-               relation: Relation, actor) -> tuple[BindingCode, str]:
+def issue_code(
+    student: Student, guardian_name: str, guardian_mobile: str, relation: Relation, actor
+) -> tuple[BindingCode, str]:
     """Issue a one-time code for the named guardian; returns the row and the plain code."""
     guardian_name = guardian_name.strip()
     if not 1 <= len(guardian_name) <= 50:
@@ -61,9 +60,13 @@ def issue_code(student: Student, guardian_name: str, guardian_mobile: str,
     code = "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
     lifetime = timedelta(days=current_app.config["BINDING_CODE_LIFETIME_DAYS"])
     row = BindingCode(
-        student_id=student.id, guardian_name=guardian_name,
-        guardian_mobile=normalize_mobile(guardian_mobile), relation=relation,
-        code_hash=hash_code(code), created_by_id=actor.id, expires_at=clock.now() + lifetime,
+        student_id=student.id,
+        guardian_name=guardian_name,
+        guardian_mobile=normalize_mobile(guardian_mobile),
+        relation=relation,
+        code_hash=hash_code(code),
+        created_by_id=actor.id,
+        expires_at=clock.now() + lifetime,
     )
     db.session.add(row)
     db.session.flush()
@@ -89,7 +92,8 @@ _CODE_REFUSED = _l(
 def redeem_code(guardian, code: str, birth_date: date) -> GuardianLink:
     """Link `guardian` to the child the code was issued for, if everything agrees."""
     row = db.session.scalar(
-        select(BindingCode).where(BindingCode.code_hash == hash_code(normalize_code(code)))
+        select(BindingCode)
+        .where(BindingCode.code_hash == hash_code(normalize_code(code)))
         .with_for_update(of=BindingCode)
     )
     if row is not None and row.used_at is not None:
@@ -106,8 +110,9 @@ def redeem_code(guardian, code: str, birth_date: date) -> GuardianLink:
     if _live_link(guardian.id, row.student_id):
         raise Conflict("binding.already_linked", _l("This child is already linked to you."))
     row.used_at = clock.now()
-    link = GuardianLink(guardian_id=guardian.id, student_id=row.student_id,
-                        relation=row.relation, binding_code_id=row.id)
+    link = GuardianLink(
+        guardian_id=guardian.id, student_id=row.student_id, relation=row.relation, binding_code_id=row.id
+    )
     db.session.add(link)
     db.session.flush()
     record_event(AuditTag.GUARDIAN_LINKED, actor=guardian, student=row.student, link_id=link.id)
@@ -128,10 +133,13 @@ def _code_matches(row: BindingCode | None, guardian, birth_date: date) -> bool:
 
 
 def _live_link(guardian_id: int, student_id: int) -> GuardianLink | None:
-    return db.session.scalar(select(GuardianLink).where(
-        GuardianLink.guardian_id == guardian_id, GuardianLink.student_id == student_id,
-        GuardianLink.revoked_at.is_(None),
-    ))
+    return db.session.scalar(
+        select(GuardianLink).where(
+            GuardianLink.guardian_id == guardian_id,
+            GuardianLink.student_id == student_id,
+            GuardianLink.revoked_at.is_(None),
+        )
+    )
 
 
 def revoke_link(link_id: int, student: Student, actor) -> None:
@@ -145,18 +153,24 @@ def revoke_link(link_id: int, student: Student, actor) -> None:
 
 
 def links_of(student: Student) -> list[GuardianLink]:
-    return list(db.session.scalars(
-        select(GuardianLink).where(GuardianLink.student_id == student.id)
-        .order_by(GuardianLink.created_at.desc())
-    ))
+    return list(
+        db.session.scalars(
+            select(GuardianLink)
+            .where(GuardianLink.student_id == student.id)
+            .order_by(GuardianLink.created_at.desc())
+        )
+    )
 
 
 def open_codes_of(student: Student) -> list[BindingCode]:
     """Codes that could still be redeemed: unused, not revoked, not expired."""
     codes = db.session.scalars(
-        select(BindingCode).where(
-            BindingCode.student_id == student.id, BindingCode.used_at.is_(None),
+        select(BindingCode)
+        .where(
+            BindingCode.student_id == student.id,
+            BindingCode.used_at.is_(None),
             BindingCode.revoked_at.is_(None),
-        ).order_by(BindingCode.created_at.desc())
+        )
+        .order_by(BindingCode.created_at.desc())
     )
     return [code for code in codes if clock.aware(code.expires_at) > clock.now()]

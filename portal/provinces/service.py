@@ -65,7 +65,10 @@ def set_rule(province, kind: str, step_working_days: int, policy: TimeoutPolicy,
     row.updated_by_id = actor.id
     db.session.add(row)
     record_event(
-        AuditTag.PROVINCE_SETTINGS_CHANGED, actor=actor, kind=kind, before=before,
+        AuditTag.PROVINCE_SETTINGS_CHANGED,
+        actor=actor,
+        kind=kind,
+        before=before,
         after={"days": step_working_days, "policy": str(policy)},
     )
     return row
@@ -92,9 +95,7 @@ def set_official_day(province, day: date, is_working_day: bool, note: str, actor
     row.is_working_day = is_working_day
     row.note = note[:100]
     db.session.add(row)
-    record_event(
-        AuditTag.CALENDAR_DAY_SET, actor=actor, day=day.isoformat(), is_working_day=is_working_day
-    )
+    record_event(AuditTag.CALENDAR_DAY_SET, actor=actor, day=day.isoformat(), is_working_day=is_working_day)
     return row
 
 

@@ -29,18 +29,17 @@ def _settings_context() -> dict:
     return {
         "province": province,
         "rules": db.session.scalars(
-            select(ProvinceRule).where(ProvinceRule.province_id == province.id)
-            .order_by(ProvinceRule.kind)
+            select(ProvinceRule).where(ProvinceRule.province_id == province.id).order_by(ProvinceRule.kind)
         ).all(),
         "national": service.NATIONAL_RULE,
         "policies": list(TimeoutPolicy),
         "days": db.session.scalars(
-            select(OfficialCalendarDay).where(OfficialCalendarDay.province_id == province.id)
+            select(OfficialCalendarDay)
+            .where(OfficialCalendarDay.province_id == province.id)
             .order_by(OfficialCalendarDay.day)
         ).all(),
         "years": db.session.scalars(
-            select(PublishedCalendarYear.year)
-            .where(PublishedCalendarYear.province_id == province.id)
+            select(PublishedCalendarYear.year).where(PublishedCalendarYear.province_id == province.id)
         ).all(),
     }
 
@@ -63,8 +62,9 @@ def _policy_field() -> TimeoutPolicy:
 def save_rule():
     try:
         kind = forms.text("kind", max_length=30) or service.EVERY_KIND
-        service.set_rule(current_user.org_unit, kind, forms.int_field("step_working_days"),
-                         _policy_field(), current_user)
+        service.set_rule(
+            current_user.org_unit, kind, forms.int_field("step_working_days"), _policy_field(), current_user
+        )
     except DomainError as error:
         return render_form_error("provinces/settings.html", error, **_settings_context())
     flash(_("Saved."), "success")
@@ -75,9 +75,13 @@ def save_rule():
 @requires(Permission.PROVINCE_SETTINGS_EDIT)
 def save_day():
     try:
-        service.set_official_day(current_user.org_unit, forms.date_field("day"),
-                                 request.form.get("is_working_day") == "1",
-                                 forms.text("note", max_length=100), current_user)
+        service.set_official_day(
+            current_user.org_unit,
+            forms.date_field("day"),
+            request.form.get("is_working_day") == "1",
+            forms.text("note", max_length=100),
+            current_user,
+        )
     except DomainError as error:
         return render_form_error("provinces/settings.html", error, **_settings_context())
     _flash_recomputed(recompute_deadlines(current_user.org_unit.id))
@@ -85,8 +89,7 @@ def save_day():
 
 
 def _flash_recomputed(moved: int) -> None:
-    flash(_("Saved. Deadlines of %(count)s pending steps were recounted.", count=moved),
-          "success")
+    flash(_("Saved. Deadlines of %(count)s pending steps were recounted.", count=moved), "success")
 
 
 @blueprint.post("/calendar/years")

@@ -98,12 +98,10 @@ class _Fault(Exception):
 _DOCUMENT_MESSAGES = {
     "unknown_type": _l("Please choose the type of identity document."),
     "bad_length": _l(
-        "This number has %(length)s characters, which is not a possible length. "
-        "Expected: %(expected)s."
+        "This number has %(length)s characters, which is not a possible length. Expected: %(expected)s."
     ),
     "bad_format": _l(
-        "This number contains a character that does not belong in that place. "
-        "Expected: %(expected)s."
+        "This number contains a character that does not belong in that place. Expected: %(expected)s."
     ),
     "bad_check_character": _l(
         "The check character of this ID number is wrong. Please check the last "
@@ -146,8 +144,7 @@ _STUDENT_NUMBER_MESSAGES = {
         "future. Please check the number."
     ),
     "bad_region": _l(
-        "The region code inside this student number is not a mainland region code. "
-        "Please check the number."
+        "The region code inside this student number is not a mainland region code. Please check the number."
     ),
     "birth_date_mismatch": _l(
         "The birth date inside this student number (%(embedded)s) does not match the "
@@ -162,12 +159,10 @@ _STUDENT_NUMBER_MESSAGES = {
 _EXPECTED_SHAPES = {
     DocumentType.RESIDENT_ID: _l("18 characters: 17 digits, then a digit or the letter X"),
     DocumentType.HONG_KONG: _l(
-        "an 18-character residence permit number starting with 810000, or H followed "
-        "by 8 or 10 digits"
+        "an 18-character residence permit number starting with 810000, or H followed by 8 or 10 digits"
     ),
     DocumentType.MACAO: _l(
-        "an 18-character residence permit number starting with 820000, or M followed "
-        "by 8 or 10 digits"
+        "an 18-character residence permit number starting with 820000, or M followed by 8 or 10 digits"
     ),
     DocumentType.TAIWAN: _l(
         "an 18-character residence permit number starting with 830000, or 8 or 10 digits"
@@ -182,9 +177,7 @@ _EXPECTED_SHAPES = {
 
 def _refusal(fault: _Fault, scope: str, messages: dict, **extra) -> ValidationFailed:
     """Turn an internal fault into the public error for one scope."""
-    return ValidationFailed(
-        f"{scope}.{fault.reason}", messages[fault.reason], **{**extra, **fault.params}
-    )
+    return ValidationFailed(f"{scope}.{fault.reason}", messages[fault.reason], **{**extra, **fault.params})
 
 
 # --- Normalizing and the check character -------------------------------------------
@@ -280,9 +273,7 @@ def _check_agreement(number: str, birth_date: date | None, gender: Gender | None
     """The embedded birth date and gender must match what was entered, if anything."""
     embedded = _embedded_birth_date(number)
     if birth_date is not None and birth_date != embedded:
-        raise _Fault(
-            "birth_date_mismatch", embedded=embedded.isoformat(), entered=birth_date.isoformat()
-        )
+        raise _Fault("birth_date_mismatch", embedded=embedded.isoformat(), entered=birth_date.isoformat())
     if gender is not None and Gender(gender) != gender_from_number(number):
         raise _Fault("gender_mismatch")
 
@@ -336,9 +327,7 @@ def _check_permanent_residence_2017(number: str, birth_date: date | None) -> Non
     # so only the shape and the embedded date are checked for these older cards.
     embedded = _two_digit_year_date(number[5:11])
     if birth_date is not None and birth_date.strftime("%y%m%d") != number[5:11]:
-        raise _Fault(
-            "birth_date_mismatch", embedded=embedded.isoformat(), entered=birth_date.isoformat()
-        )
+        raise _Fault("birth_date_mismatch", embedded=embedded.isoformat(), entered=birth_date.isoformat())
 
 
 def _check_permanent_residence(number: str, birth_date: date | None, gender: Gender | None) -> None:
@@ -386,9 +375,7 @@ def _document_type(doc_type) -> DocumentType:
     try:
         return DocumentType(doc_type)
     except ValueError:
-        raise ValidationFailed(
-            "document.unknown_type", _DOCUMENT_MESSAGES["unknown_type"]
-        ) from None
+        raise ValidationFailed("document.unknown_type", _DOCUMENT_MESSAGES["unknown_type"]) from None
 
 
 def validate_document(

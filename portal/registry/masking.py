@@ -40,5 +40,7 @@ _MASKERS = {"document_number": mask_document_number, "student_number": mask_stud
 
 def mask_record_values(values: dict) -> dict:
     """A copy of record values (e.g. a history entry's before/after) with numbers masked."""
-    return {key: _MASKERS[key](value) if key in _MASKERS and isinstance(value, str) else value
-            for key, value in values.items()}
+    return {
+        key: _MASKERS[key](value) if key in _MASKERS and isinstance(value, str) else value
+        for key, value in values.items()
+    }

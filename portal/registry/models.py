@@ -25,9 +25,18 @@ from portal.orgs.models import OrgUnit
 from portal.registry.status import Status
 
 GRADE_LABELS = {
-    1: _l("Grade 1"), 2: _l("Grade 2"), 3: _l("Grade 3"), 4: _l("Grade 4"),
-    5: _l("Grade 5"), 6: _l("Grade 6"), 7: _l("Junior 1"), 8: _l("Junior 2"),
-    9: _l("Junior 3"), 10: _l("Senior 1"), 11: _l("Senior 2"), 12: _l("Senior 3"),
+    1: _l("Grade 1"),
+    2: _l("Grade 2"),
+    3: _l("Grade 3"),
+    4: _l("Grade 4"),
+    5: _l("Grade 5"),
+    6: _l("Grade 6"),
+    7: _l("Junior 1"),
+    8: _l("Junior 2"),
+    9: _l("Junior 3"),
+    10: _l("Senior 1"),
+    11: _l("Senior 2"),
+    12: _l("Senior 3"),
 }
 
 

@@ -26,7 +26,10 @@ from portal.security.scope import visible_students
 
 KEY_FIELDS = frozenset({"name", "gender", "birth_date", "document_type", "document_number"})
 EDITABLE_FIELDS = KEY_FIELDS | {
-    "ethnicity", "hukou_region_code", "grade", "class_name",
+    "ethnicity",
+    "hukou_region_code",
+    "grade",
+    "class_name",
 }
 
 
@@ -76,15 +79,23 @@ def _validated_fields(data: NewStudent) -> dict:
     )
     student_number = data.student_number.strip().upper()
     validate_student_number(
-        student_number, birth_date=data.birth_date, document_type=data.document_type,
+        student_number,
+        birth_date=data.birth_date,
+        document_type=data.document_type,
         document_number=number,
     )
     return {
-        "student_number": student_number, "document_type": str(data.document_type),
-        "document_number": number, "name": name, "gender": str(data.gender),
-        "birth_date": data.birth_date, "ethnicity": data.ethnicity,
-        "hukou_region_code": data.hukou_region_code, "grade": data.grade,
-        "class_name": data.class_name.strip(), "enrolled_on": data.enrolled_on,
+        "student_number": student_number,
+        "document_type": str(data.document_type),
+        "document_number": number,
+        "name": name,
+        "gender": str(data.gender),
+        "birth_date": data.birth_date,
+        "ethnicity": data.ethnicity,
+        "hukou_region_code": data.hukou_region_code,
+        "grade": data.grade,
+        "class_name": data.class_name.strip(),
+        "enrolled_on": data.enrolled_on,
     }
 
 
@@ -120,8 +131,7 @@ def _flag_possible_duplicates(student: Student, actor) -> None:
         db.session.add(DuplicateReview(student_id=student.id, similar_student_id=other_id))
     if similar:
         student.needs_review = True
-        record_event(AuditTag.STUDENT_DUPLICATE_FLAGGED, actor=actor, student=student,
-                     similar=list(similar))
+        record_event(AuditTag.STUDENT_DUPLICATE_FLAGGED, actor=actor, student=student, similar=list(similar))
 
 
 def change_status(student: Student, target: Status, actor, *, reason: str, case=None) -> None:
@@ -130,10 +140,15 @@ def change_status(student: Student, target: Status, actor, *, reason: str, case=
     current = locked.status_enum
     check_transition(current, target, grade=locked.grade)
     locked.status = target
-    _add_history(locked, HistoryKind.STATUS, {"status": current}, {"status": target}, actor,
-                 reason, case)
-    record_event(AuditTag.STUDENT_STATUS_CHANGED, actor=actor, student=locked, case=case,
-                 before=str(current), after=str(target))
+    _add_history(locked, HistoryKind.STATUS, {"status": current}, {"status": target}, actor, reason, case)
+    record_event(
+        AuditTag.STUDENT_STATUS_CHANGED,
+        actor=actor,
+        student=locked,
+        case=case,
+        before=str(current),
+        after=str(target),
+    )
 
 
 def change_fields(student: Student, changes: dict, actor, *, reason: str, case=None) -> None:
@@ -147,13 +162,16 @@ def change_fields(student: Student, changes: dict, actor, *, reason: str, case=N
         setattr(locked, name, value)
     after = {name: _jsonable(value) for name, value in changes.items()}
     _add_history(locked, HistoryKind.FIELDS, before, after, actor, reason, case)
-    record_event(AuditTag.STUDENT_FIELDS_CHANGED, actor=actor, student=locked, case=case,
-                 fields=sorted(changes))
+    record_event(
+        AuditTag.STUDENT_FIELDS_CHANGED, actor=actor, student=locked, case=case, fields=sorted(changes)
+    )
 
 
 def _lock(student: Student) -> Student:
     return db.session.scalar(
-        select(Student).where(Student.id == student.id).with_for_update(of=Student)
+        select(Student)
+        .where(Student.id == student.id)
+        .with_for_update(of=Student)
         .execution_options(populate_existing=True)
     )
 
@@ -163,18 +181,28 @@ def _jsonable(value):
 
 
 def _add_history(student, kind, before, after, actor, reason, case=None) -> None:
-    db.session.add(StudentHistory(
-        student_id=student.id, kind=kind, before=before, after=after, reason=reason or "",
-        actor_id=getattr(actor, "id", None), case_id=getattr(case, "id", None),
-    ))
+    db.session.add(
+        StudentHistory(
+            student_id=student.id,
+            kind=kind,
+            before=before,
+            after=after,
+            reason=reason or "",
+            actor_id=getattr(actor, "id", None),
+            case_id=getattr(case, "id", None),
+        )
+    )
 
 
 def history_of(student: Student) -> list[StudentHistory]:
     """The record's history, newest first."""
-    return list(db.session.scalars(
-        select(StudentHistory).where(StudentHistory.student_id == student.id)
-        .order_by(StudentHistory.at.desc(), StudentHistory.id.desc())
-    ))
+    return list(
+        db.session.scalars(
+            select(StudentHistory)
+            .where(StudentHistory.student_id == student.id)
+            .order_by(StudentHistory.at.desc(), StudentHistory.id.desc())
+        )
+    )
 
 
 @dataclass(frozen=True)
@@ -189,13 +217,14 @@ def search_students(user, query: str = "", *, page: int = 1, per_page: int = 20)
     statement = visible_students(user)
     query = query.strip()
     if query:
-        statement = statement.where(or_(
-            Student.student_number == query.upper(),
-            Student.name.startswith(query, autoescape=True),
-        ))
+        statement = statement.where(
+            or_(
+                Student.student_number == query.upper(),
+                Student.name.startswith(query, autoescape=True),
+            )
+        )
     page = max(page, 1)
     rows = db.session.scalars(
         statement.order_by(Student.id).limit(per_page + 1).offset((page - 1) * per_page)
     ).all()
     return SearchPage(list(rows[:per_page]), page, len(rows) > per_page)
-

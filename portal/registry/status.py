@@ -49,17 +49,32 @@ STATUS_LABELS = {
 
 _S = Status
 ALLOWED_TRANSITIONS: dict[Status, frozenset[Status]] = {
-    _S.ATTENDING: frozenset({
-        _S.SUSPENDED, _S.TRANSFERRING, _S.GRADUATED, _S.COMPLETED, _S.LEFT_UNCOMPLETED,
-        _S.WITHDRAWN, _S.ABROAD, _S.DEREGISTERED, _S.SPECIAL_PLACEMENT,
-    }),
+    _S.ATTENDING: frozenset(
+        {
+            _S.SUSPENDED,
+            _S.TRANSFERRING,
+            _S.GRADUATED,
+            _S.COMPLETED,
+            _S.LEFT_UNCOMPLETED,
+            _S.WITHDRAWN,
+            _S.ABROAD,
+            _S.DEREGISTERED,
+            _S.SPECIAL_PLACEMENT,
+        }
+    ),
     _S.SUSPENDED: frozenset({_S.ATTENDING, _S.WITHDRAWN, _S.ABROAD, _S.DEREGISTERED}),
     # A transfer ends with the student attending (at the new school, or back at the old one).
     _S.TRANSFERRING: frozenset({_S.ATTENDING, _S.DEREGISTERED}),
     _S.ABROAD: frozenset({_S.ATTENDING, _S.DEREGISTERED}),
-    _S.SPECIAL_PLACEMENT: frozenset({
-        _S.ATTENDING, _S.GRADUATED, _S.COMPLETED, _S.LEFT_UNCOMPLETED, _S.DEREGISTERED,
-    }),
+    _S.SPECIAL_PLACEMENT: frozenset(
+        {
+            _S.ATTENDING,
+            _S.GRADUATED,
+            _S.COMPLETED,
+            _S.LEFT_UNCOMPLETED,
+            _S.DEREGISTERED,
+        }
+    ),
     _S.GRADUATED: frozenset(),
     _S.COMPLETED: frozenset(),
     _S.LEFT_UNCOMPLETED: frozenset(),

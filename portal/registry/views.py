@@ -24,8 +24,9 @@ blueprint = Blueprint("registry", __name__, url_prefix="/staff")
 def students():
     query = request.args.get("q", "").strip()[:40]
     page = search_students(current_user, query, page=forms.int_field("page", default=1))
-    record_event(AuditTag.STUDENT_SEARCHED, actor=current_user,
-                 shown=[s.id for s in page.students], page=page.page)
+    record_event(
+        AuditTag.STUDENT_SEARCHED, actor=current_user, shown=[s.id for s in page.students], page=page.page
+    )
     return render_template("registry/students.html", query=query, result=page)
 
 
@@ -69,9 +70,13 @@ def issue_code(student_id: int):
     except ValueError:
         relation = Relation.OTHER
     try:
-        issued, code = links.issue_code(record, forms.text("guardian_name", max_length=50),
-                                   forms.text("guardian_mobile", max_length=20), relation,
-                                   current_user)
+        issued, code = links.issue_code(
+            record,
+            forms.text("guardian_name", max_length=50),
+            forms.text("guardian_mobile", max_length=20),
+            relation,
+            current_user,
+        )
     except DomainError as error:
         flash(error.message, "error")
         return _record_page(record, status=error.status)

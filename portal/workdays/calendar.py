@@ -83,9 +83,7 @@ def _ordinary_year(year: int) -> tuple[bool, ...]:
 class WorkingCalendar:
     """Answers working-day questions from chinesecalendar plus administrator entries."""
 
-    def __init__(
-        self, official_days: Iterable[OfficialDay] = (), published_years: Iterable[int] = ()
-    ):
+    def __init__(self, official_days: Iterable[OfficialDay] = (), published_years: Iterable[int] = ()):
         self._published = frozenset(published_years)
         self._official: dict[int, dict[date, bool]] = {}
         for entry in official_days:

@@ -21,8 +21,14 @@ from tests.conftest import fresh_database_url
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
     "--disable-dev-shm-usage",
 ]
 ROOT = Path(__file__).resolve().parents[2]
@@ -51,16 +57,29 @@ def _free_port() -> int:
 def server(tmp_path_factory):
     """Base URL of a running portal with a 200-student demo province."""
     port = _free_port()
-    env = {**os.environ, "DATABASE_URL": fresh_database_url(tmp_path_factory, "browser"),
-           "PORTAL_ENV": "development", "SECRET_KEY": "browser-test-secret",
-           "FLASK_APP": "wsgi", "PORTAL_INSTANCE_DIR": str(tmp_path_factory.mktemp("instance"))}
+    env = {
+        **os.environ,
+        "DATABASE_URL": fresh_database_url(tmp_path_factory, "browser"),
+        "PORTAL_ENV": "development",
+        "SECRET_KEY": "browser-test-secret",
+        "FLASK_APP": "wsgi",
+        "PORTAL_INSTANCE_DIR": str(tmp_path_factory.mktemp("instance")),
+    }
     env.pop("TEST_DATABASE_URL", None)
     bin_dir = Path(sys.executable).parent
-    subprocess.run([str(bin_dir / "flask"), "portal", "setup", "--students", "200"],
-                   cwd=ROOT, env=env, check=True, capture_output=True)
+    subprocess.run(
+        [str(bin_dir / "flask"), "portal", "setup", "--students", "200"],
+        cwd=ROOT,
+        env=env,
+        check=True,
+        capture_output=True,
+    )
     process = subprocess.Popen(
         [str(bin_dir / "gunicorn"), "--bind", f"127.0.0.1:{port}", "--workers", "2", "wsgi:app"],
-        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
     )
     # WebAuthn (later) needs the page opened as localhost, not 127.0.0.1.
     base_url = f"http://localhost:{port}"

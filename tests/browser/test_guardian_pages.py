@@ -18,9 +18,12 @@ PAGE_BUDGET_BYTES = 50 * 1024
 def _demo_code_birth_date(database_url: str) -> str:
     engine = create_engine(database_url)
     with engine.connect() as connection:
-        birth = connection.execute(text(
-            "SELECT s.birth_date FROM binding_codes b JOIN students s ON s.id = b.student_id "
-            "WHERE b.used_at IS NULL ORDER BY b.id LIMIT 1")).scalar_one()
+        birth = connection.execute(
+            text(
+                "SELECT s.birth_date FROM binding_codes b JOIN students s ON s.id = b.student_id "
+                "WHERE b.used_at IS NULL ORDER BY b.id LIMIT 1"
+            )
+        ).scalar_one()
     engine.dispose()
     return str(birth)[:10]
 
@@ -40,8 +43,7 @@ def _assert_accessible(page) -> None:
 
 def _assert_fits_a_small_phone(page) -> None:
     page.set_viewport_size({"width": 360, "height": 740})
-    overflow = page.evaluate(
-        "document.documentElement.scrollWidth - document.documentElement.clientWidth")
+    overflow = page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
     assert overflow <= 0, f"horizontal scroll of {overflow}px at 360px wide"
     small = page.evaluate("""() => [...document.querySelectorAll(
         'a, button, input:not([type=hidden]), select, textarea')]
@@ -55,8 +57,12 @@ def _assert_fits_a_small_phone(page) -> None:
 def test_guardian_links_a_child_and_sees_the_status(server, phone, artifacts):
     base_url = server["url"]
     requests: list[tuple[str, int]] = []
-    phone.on("requestfinished", lambda r: requests.append(
-        (r.url, (r.sizes()["responseBodySize"] + r.sizes()["responseHeadersSize"]))))
+    phone.on(
+        "requestfinished",
+        lambda r: requests.append(
+            (r.url, (r.sizes()["responseBodySize"] + r.sizes()["responseHeadersSize"]))
+        ),
+    )
 
     phone.goto(f"{base_url}/sign-in")
     _assert_accessible(phone)
@@ -101,8 +107,12 @@ def test_each_guardian_page_is_light(server, phone, browser):
         context = chromium.new_context(**playwright.devices["Pixel 7"], storage_state=signed_in)
         page = context.new_page()
         sizes: list[int] = []
-        page.on("requestfinished", lambda r, sizes=sizes: sizes.append(
-            r.sizes()["responseBodySize"] + r.sizes()["responseHeadersSize"]))
+        page.on(
+            "requestfinished",
+            lambda r, sizes=sizes: sizes.append(
+                r.sizes()["responseBodySize"] + r.sizes()["responseHeadersSize"]
+            ),
+        )
         page.goto(f"{base_url}{path}", wait_until="networkidle")
         context.close()
         assert len(sizes) >= 2, f"{path}: expected the page and its stylesheet"

@@ -42,8 +42,9 @@ def _events(tag: str, actor_id=None) -> list[AuditEvent]:
     return list(db.session.scalars(query.order_by(AuditEvent.id)))
 
 
-def _set_last_sign_in(user_id: int, ago: timedelta | None, *, created_ago: timedelta | None = None,
-                      active: bool = True) -> None:
+def _set_last_sign_in(
+    user_id: int, ago: timedelta | None, *, created_ago: timedelta | None = None, active: bool = True
+) -> None:
     user = db.session.get(User, user_id)
     user.last_sign_in_at = None if ago is None else clock.now() - ago
     if created_ago is not None:
@@ -176,17 +177,23 @@ def test_sealing_and_refused_attempts_on_sealed_accounts_are_audited(client, peo
     _set_last_sign_in(people["staff"], timedelta(days=200))
     assert sign_in(client, STAFF_LOGIN).status_code == 403
     assert sign_in(client, STAFF_LOGIN).status_code == 403
-    events = db.session.scalars(select(AuditEvent.tag).where(
-        AuditEvent.actor_id == people["staff"])).all()
+    events = db.session.scalars(select(AuditEvent.tag).where(AuditEvent.actor_id == people["staff"])).all()
     assert len(events) >= 2, events
 
 
 # --- Guardian sign-in by mobile number ------------------------------------------------------
 
 
-@pytest.mark.parametrize("login", [
-    "13912345678", "+86 139 1234 5678", "+8613912345678", "8613912345678", " 13912345678 ",
-])
+@pytest.mark.parametrize(
+    "login",
+    [
+        "13912345678",
+        "+86 139 1234 5678",
+        "+8613912345678",
+        "8613912345678",
+        " 13912345678 ",
+    ],
+)
 def test_guardians_sign_in_with_the_mobile_number_as_people_type_it(client, people, login):
     response = sign_in(client, login)
     assert response.status_code == 302, login
@@ -259,8 +266,12 @@ def test_sign_ins_and_failures_are_in_the_audit_trail(client, people):
 def test_a_failed_staff_sign_in_is_recorded_against_the_account(client, people):
     sign_in(client, STAFF_LOGIN, "wrong password")
     assert len(_events("account:sign_in_failed", people["staff"])) == 1
-    assert db.session.scalar(select(func.count()).select_from(AuditEvent).where(
-        AuditEvent.tag == "account:signed_in")) == 0
+    assert (
+        db.session.scalar(
+            select(func.count()).select_from(AuditEvent).where(AuditEvent.tag == "account:signed_in")
+        )
+        == 0
+    )
 
 
 # --- The refusal tells nothing about which accounts exist -----------------------------------
@@ -274,10 +285,13 @@ def _comparable(response) -> str:
     return _LOGIN_ECHO.sub(r"\1\2", body)
 
 
-@pytest.mark.parametrize(("unknown", "known"), [
-    ("13700009999", GUARDIAN_MOBILE),
-    ("nobody.here", STAFF_LOGIN),
-])
+@pytest.mark.parametrize(
+    ("unknown", "known"),
+    [
+        ("13700009999", GUARDIAN_MOBILE),
+        ("nobody.here", STAFF_LOGIN),
+    ],
+)
 def test_unknown_account_and_wrong_password_get_the_same_answer(client, people, unknown, known):
     missing = sign_in(client, unknown, "wrong password")
     wrong = sign_in(client, known, "wrong password")

@@ -17,8 +17,7 @@ def data(app):
     guardian = make_guardian("13955550000")
     child = make_student(tree.school, name="周小北")
     other = make_student(tree.other_school, name="吴小南")
-    db.session.add(GuardianLink(guardian_id=guardian.id, student_id=child.id,
-                                relation=Relation.MOTHER))
+    db.session.add(GuardianLink(guardian_id=guardian.id, student_id=child.id, relation=Relation.MOTHER))
     db.session.commit()
     return {"child": child.id, "other": other.id, "document": child.document_number}
 
@@ -26,8 +25,9 @@ def data(app):
 def test_openapi_document_is_valid(client):
     spec = client.get("/api/v1/openapi.json").get_json()
     validate(spec)
-    assert {"/me/children", "/me/children/{student_id}", "/students",
-            "/students/{student_id}"} <= set(spec["paths"])
+    assert {"/me/children", "/me/children/{student_id}", "/students", "/students/{student_id}"} <= set(
+        spec["paths"]
+    )
 
 
 def test_unsigned_calls_get_401_problem_json(client):

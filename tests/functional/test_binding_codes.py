@@ -35,12 +35,20 @@ def family(app):
     guardian = make_guardian(MOBILE, "陈家长")
     other_guardian = make_guardian(OTHER_MOBILE, "林家长")
     child = make_student(tree.school, registrar, name="陈小雨", birth=BIRTH)
-    sibling = make_student(tree.school, registrar, name="陈小雪", birth=date(2014, 6, 2),
-                           gender=Gender.FEMALE)
+    sibling = make_student(
+        tree.school, registrar, name="陈小雪", birth=date(2014, 6, 2), gender=Gender.FEMALE
+    )
     row, code = issue_code(child, "陈家长", MOBILE, Relation.FATHER, registrar)
     db.session.commit()
-    return {"guardian": guardian.id, "other_guardian": other_guardian.id, "child": child.id,
-            "sibling": sibling.id, "registrar": registrar.id, "code": code, "code_id": row.id}
+    return {
+        "guardian": guardian.id,
+        "other_guardian": other_guardian.id,
+        "child": child.id,
+        "sibling": sibling.id,
+        "registrar": registrar.id,
+        "code": code,
+        "code_id": row.id,
+    }
 
 
 def _code(code_id: int) -> BindingCode:
@@ -58,8 +66,7 @@ def _live_links(guardian_id: int | None = None, student_id: int | None = None) -
 
 
 def _count(tag: str) -> int:
-    return db.session.scalar(select(func.count()).select_from(AuditEvent).where(
-        AuditEvent.tag == tag))
+    return db.session.scalar(select(func.count()).select_from(AuditEvent).where(AuditEvent.tag == tag))
 
 
 def _redeem(client, code: str, birth: date = BIRTH):
@@ -169,8 +176,7 @@ def test_a_code_used_by_its_guardian_is_refused_to_another_guardian(client, app,
 def test_a_used_code_cannot_link_again_after_the_school_revoked_the_link(client, app, family):
     sign_in(client, MOBILE)
     assert _redeem(client, family["code"]).status_code == 302
-    link = db.session.scalar(select(GuardianLink).where(
-        GuardianLink.guardian_id == family["guardian"]))
+    link = db.session.scalar(select(GuardianLink).where(GuardianLink.guardian_id == family["guardian"]))
     link.revoked_at = clock.now()
     db.session.commit()
 
@@ -216,10 +222,10 @@ def test_a_refused_attempt_keeps_its_count_but_nothing_else(client, family):
     row = _code(family["code_id"])
     assert (row.failed_attempts, row.used_at, row.revoked_at) == (1, None, None)
     assert _live_links() == 0
-    failed = db.session.scalars(select(AuditEvent).where(
-        AuditEvent.tag == "binding_code:failed")).all()
+    failed = db.session.scalars(select(AuditEvent).where(AuditEvent.tag == "binding_code:failed")).all()
     assert [(event.actor_id, event.data.get("code_id")) for event in failed] == [
-        (family["guardian"], family["code_id"])]
+        (family["guardian"], family["code_id"])
+    ]
 
 
 # --- Staff side: issuing and revoking -------------------------------------------------------
@@ -228,9 +234,12 @@ def test_a_refused_attempt_keeps_its_count_but_nothing_else(client, family):
 def test_a_registrar_of_another_school_cannot_issue_a_code(client, family):
     sign_in(client, "reg.elsewhere")
     codes_before = db.session.scalar(select(func.count()).select_from(BindingCode))
-    response = post_form(client, f"/staff/students/{family['child']}/codes",
-                         {"guardian_name": "假家长", "guardian_mobile": OTHER_MOBILE,
-                          "relation": "father"}, form_page="/staff/students")
+    response = post_form(
+        client,
+        f"/staff/students/{family['child']}/codes",
+        {"guardian_name": "假家长", "guardian_mobile": OTHER_MOBILE, "relation": "father"},
+        form_page="/staff/students",
+    )
     assert response.status_code == 404
     assert "data-binding-code" not in response.get_data(as_text=True)
     assert db.session.scalar(select(func.count()).select_from(BindingCode)) == codes_before
@@ -271,8 +280,12 @@ def test_a_code_cannot_be_revoked_through_another_students_page(client, app, fam
 @pytest.mark.parametrize(("login", "status"), [("reg.elsewhere", 404), ("county.codes", 403)])
 def test_only_the_childs_school_may_revoke_its_codes(client, app, family, login, status):
     sign_in(client, login)
-    response = post_form(client, f"/staff/students/{family['child']}/codes/"
-                                 f"{family['code_id']}/revoke", {}, form_page="/staff/students")
+    response = post_form(
+        client,
+        f"/staff/students/{family['child']}/codes/{family['code_id']}/revoke",
+        {},
+        form_page="/staff/students",
+    )
     assert response.status_code == status
     assert _code(family["code_id"]).revoked_at is None
 

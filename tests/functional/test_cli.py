@@ -31,16 +31,24 @@ def overdue_case(app):
     admin = make_staff(Role.PROVINCE_ADMIN, tree.province)
     student = make_student(tree.school, registrar)
     db.session.commit()
-    ids = {"province": tree.province.id, "county": tree.county.id, "registrar": registrar.id,
-           "admin": admin.id, "student": student.id}
+    ids = {
+        "province": tree.province.id,
+        "county": tree.county.id,
+        "registrar": registrar.id,
+        "admin": admin.id,
+        "student": student.id,
+    }
     yield ids
     unregister(KIND)
 
 
 def _open(ids) -> list[int]:
-    case = engine.open_case(KIND, db.session.get(Student, ids["student"]),
-                            db.session.get(User, ids["registrar"]),
-                            today=FRIDAY_BEFORE_NATIONAL_DAY)
+    case = engine.open_case(
+        KIND,
+        db.session.get(Student, ids["student"]),
+        db.session.get(User, ids["registrar"]),
+        today=FRIDAY_BEFORE_NATIONAL_DAY,
+    )
     db.session.commit()
     return [step.id for step in case.steps]
 
@@ -66,8 +74,12 @@ def test_timeouts_flag_an_overdue_step_under_the_national_policy(app, overdue_ca
     assert step.state == StepState.PENDING and step.overdue_since == date(2025, 10, 17)
     alert = db.session.scalar(select(Alert).where(Alert.step_id == first))
     assert alert is not None and alert.org_unit_id == overdue_case["county"]
-    assert db.session.scalar(select(func.count()).select_from(AuditEvent).where(
-        AuditEvent.tag == "step:overdue")) == 1
+    assert (
+        db.session.scalar(
+            select(func.count()).select_from(AuditEvent).where(AuditEvent.tag == "step:overdue")
+        )
+        == 1
+    )
     assert _step(second).state == StepState.WAITING
 
 
@@ -89,8 +101,13 @@ def test_on_the_due_day_itself_nothing_is_overdue(app, overdue_case):
 
 
 def test_timeouts_auto_approve_where_the_province_says_so(app, overdue_case):
-    set_rule(db.session.get(OrgUnit, overdue_case["province"]), KIND, 10,
-             TimeoutPolicy.AUTO_APPROVE, db.session.get(User, overdue_case["admin"]))
+    set_rule(
+        db.session.get(OrgUnit, overdue_case["province"]),
+        KIND,
+        10,
+        TimeoutPolicy.AUTO_APPROVE,
+        db.session.get(User, overdue_case["admin"]),
+    )
     first, second = _open(overdue_case)
     result = _timeouts(app, "2025-10-17")
     assert result.exit_code == 0, result.output
@@ -127,14 +144,14 @@ def test_demo_load_fills_an_empty_database_and_reports_what_it_made(app):
     assert is_empty()
     result = app.test_cli_runner().invoke(args=["demo", "load", "--students", "40", "--seed", "3"])
     assert result.exit_code == 0, result.output
-    counts = re.search(r"(\d+) schools, (\d+) students, (\d+) guardians, (\d+) staff accounts",
-                       result.output)
+    counts = re.search(r"(\d+) schools, (\d+) students, (\d+) guardians, (\d+) staff accounts", result.output)
     assert counts, result.output
     schools, students, guardians, staff = map(int, counts.groups())
     assert students == 40 == db.session.scalar(select(func.count()).select_from(Student))
-    assert schools == db.session.scalar(select(func.count()).select_from(OrgUnit).where(
-        OrgUnit.level == "school"))
-    assert guardians == db.session.scalar(select(func.count()).select_from(User).where(
-        User.role == "guardian"))
-    assert staff == db.session.scalar(select(func.count()).select_from(User).where(
-        User.role != "guardian"))
+    assert schools == db.session.scalar(
+        select(func.count()).select_from(OrgUnit).where(OrgUnit.level == "school")
+    )
+    assert guardians == db.session.scalar(
+        select(func.count()).select_from(User).where(User.role == "guardian")
+    )
+    assert staff == db.session.scalar(select(func.count()).select_from(User).where(User.role != "guardian"))

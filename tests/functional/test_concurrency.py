@@ -48,8 +48,11 @@ def _open_case(app, ids) -> int:
     from portal.registry.models import Student
 
     with app.app_context():
-        case = engine.open_case(SchoolThenCountyKind.name, db.session.get(Student, ids["student"]),
-                                db.session.get(User, ids["first"]))
+        case = engine.open_case(
+            SchoolThenCountyKind.name,
+            db.session.get(Student, ids["student"]),
+            db.session.get(User, ids["first"]),
+        )
         db.session.commit()
         return case.steps[0].id
 
@@ -85,18 +88,23 @@ def _race(app, step_id: int, actor_ids: list[int]) -> list[str]:
 def _decisions(app, step_id: int) -> tuple[int, int]:
     with app.app_context():
         step = db.session.get(Step, step_id)
-        approvals = db.session.scalar(select(func.count()).select_from(AuditEvent).where(
-            AuditEvent.tag == "step:approved", AuditEvent.case_id == step.case_id))
-        next_steps = db.session.scalar(select(func.count()).select_from(Step).where(
-            Step.case_id == step.case_id, Step.state == StepState.PENDING))
+        approvals = db.session.scalar(
+            select(func.count())
+            .select_from(AuditEvent)
+            .where(AuditEvent.tag == "step:approved", AuditEvent.case_id == step.case_id)
+        )
+        next_steps = db.session.scalar(
+            select(func.count())
+            .select_from(Step)
+            .where(Step.case_id == step.case_id, Step.state == StepState.PENDING)
+        )
         return approvals, next_steps
 
 
 def test_two_registrars_at_once_one_wins_the_other_is_told(committed):
     app, ids = committed
     step_id = _open_case(app, ids)
-    assert _race(app, step_id, [ids["first"], ids["second"]]) == [
-        "approved", "step.already_decided"]
+    assert _race(app, step_id, [ids["first"], ids["second"]]) == ["approved", "step.already_decided"]
     assert _decisions(app, step_id) == (1, 1)
 
 

@@ -10,8 +10,11 @@ def _endpoints(app):
 
 
 def test_every_endpoint_declares_a_permission(app):
-    undeclared = [rule.endpoint for rule in _endpoints(app)
-                  if not hasattr(app.view_functions[rule.endpoint], "required_permission")]
+    undeclared = [
+        rule.endpoint
+        for rule in _endpoints(app)
+        if not hasattr(app.view_functions[rule.endpoint], "required_permission")
+    ]
     assert undeclared == []
 
 

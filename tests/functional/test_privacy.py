@@ -50,8 +50,15 @@ class _RawCapture(logging.Handler):
 def logs(caplog):
     """Every logger at DEBUG; must be requested before `app` so SQL echo is on for the test."""
     caplog.set_level(logging.DEBUG)
-    for name in ("sqlalchemy", "sqlalchemy.engine", "sqlalchemy.pool", "sqlalchemy.orm",
-                 "werkzeug", "flask.app", "portal"):
+    for name in (
+        "sqlalchemy",
+        "sqlalchemy.engine",
+        "sqlalchemy.pool",
+        "sqlalchemy.orm",
+        "werkzeug",
+        "flask.app",
+        "portal",
+    ):
         caplog.set_level(logging.DEBUG, logger=name)
     added_filter = None
     if not any(isinstance(f, ScrubSensitiveNumbers) for f in caplog.handler.filters):
@@ -76,24 +83,40 @@ def people(app):
     guardian = make_guardian(GUARDIAN_MOBILE, "周家长")
     child = make_student(tree.school, registrar, name=CHILD_NAME, birth=BIRTH)
     passport_birth = date(2015, 7, 1)
-    passport_child = enroll(NewStudent(
-        student_number=make_j_number("110105", passport_birth, 40),
-        document_type=DocumentType.PASSPORT, document_number="E12345678",
-        name=PASSPORT_NAME, gender=Gender.MALE, birth_date=passport_birth, ethnicity="01",
-        hukou_region_code="110105", grade=5, class_name="1班", enrolled_on=date(2021, 9, 1),
-    ), tree.school, registrar)
+    passport_child = enroll(
+        NewStudent(
+            student_number=make_j_number("110105", passport_birth, 40),
+            document_type=DocumentType.PASSPORT,
+            document_number="E12345678",
+            name=PASSPORT_NAME,
+            gender=Gender.MALE,
+            birth_date=passport_birth,
+            ethnicity="01",
+            hukou_region_code="110105",
+            grade=5,
+            class_name="1班",
+            enrolled_on=date(2021, 9, 1),
+        ),
+        tree.school,
+        registrar,
+    )
     for student in (child, passport_child):
-        db.session.add(GuardianLink(guardian_id=guardian.id, student_id=student.id,
-                                    relation=Relation.MOTHER))
+        db.session.add(GuardianLink(guardian_id=guardian.id, student_id=student.id, relation=Relation.MOTHER))
     db.session.commit()
     return {
-        "child": child.id, "passport_child": passport_child.id, "guardian": guardian.id,
+        "child": child.id,
+        "passport_child": passport_child.id,
+        "guardian": guardian.id,
         "registrar": registrar.id,
         "secrets": {
             "names": [CHILD_NAME, PASSPORT_NAME],
-            "numbers": [child.document_number, child.student_number,
-                        passport_child.document_number, passport_child.student_number,
-                        GUARDIAN_MOBILE],
+            "numbers": [
+                child.document_number,
+                child.student_number,
+                passport_child.document_number,
+                passport_child.student_number,
+                GUARDIAN_MOBILE,
+            ],
         },
     }
 
@@ -142,14 +165,12 @@ def _final(caplog) -> list[tuple[str, str]]:
 
 
 @pytest.mark.parametrize("flow", FLOWS)
-def test_no_resident_id_student_number_or_mobile_number_reaches_the_written_logs(
-        logs, client, people, flow):
+def test_no_resident_id_student_number_or_mobile_number_reaches_the_written_logs(logs, client, people, flow):
     logs.clear()
     logs.raw.clear()
     FLOWS[flow](client, people)
     assert logs.raw, "the capture saw nothing: the test would prove nothing"
-    child_numbers = people["secrets"]["numbers"][:2] + [people["secrets"]["numbers"][3],
-                                                       GUARDIAN_MOBILE]
+    child_numbers = people["secrets"]["numbers"][:2] + [people["secrets"]["numbers"][3], GUARDIAN_MOBILE]
     assert _leaks(_final(logs), child_numbers) == []
 
 
@@ -177,8 +198,11 @@ def test_a_logged_database_error_keeps_the_id_number_out_of_the_log(logs, app, p
     from sqlalchemy.exc import IntegrityError
 
     child = db.session.get(Student, people["child"])
-    row = {column.name: getattr(child, column.name) for column in Student.__table__.columns
-           if column.name not in ("id", "created_at", "updated_at")}
+    row = {
+        column.name: getattr(child, column.name)
+        for column in Student.__table__.columns
+        if column.name not in ("id", "created_at", "updated_at")
+    }
     logs.clear()
     try:
         with db.session.begin_nested():
@@ -214,8 +238,9 @@ def _correct_document_number(people) -> tuple[str, str]:
     old = child.document_number
     new = make_resident_id("110105", BIRTH, 777, Gender.MALE)
     assert new != old
-    change_fields(child, {"document_number": new}, db.session.get(User, people["registrar"]),
-                  reason="户籍证明更正")
+    change_fields(
+        child, {"document_number": new}, db.session.get(User, people["registrar"]), reason="户籍证明更正"
+    )
     db.session.commit()
     return old, new
 
@@ -257,8 +282,9 @@ def test_the_guardian_api_masks_corrected_numbers_in_the_history(client, people)
 
 
 def _reveals() -> int:
-    return len(db.session.scalars(select(AuditEvent).where(
-        AuditEvent.tag == "student:document_revealed")).all())
+    return len(
+        db.session.scalars(select(AuditEvent).where(AuditEvent.tag == "student:document_revealed")).all()
+    )
 
 
 def test_the_staff_page_masks_numbers_until_the_recorded_reveal(client, people):
@@ -299,8 +325,7 @@ def test_revealing_needs_a_post_with_the_csrf_token(client, people):
     assert _reveals() == 0
 
 
-def test_the_staff_api_does_not_reveal_the_document_number_without_the_audited_step(
-        client, people):
+def test_the_staff_api_does_not_reveal_the_document_number_without_the_audited_step(client, people):
     child = db.session.get(Student, people["child"])
     document = child.document_number
     sign_in(client, "priv.registrar")

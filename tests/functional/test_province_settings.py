@@ -40,37 +40,43 @@ def province(app):
     make_guardian("13966667777")
     student = make_student(tree.school, school)
     db.session.commit()
-    yield {"province": tree.province.id, "admin": admin.id, "school": school.id,
-           "student": student.id}
+    yield {"province": tree.province.id, "admin": admin.id, "school": school.id, "student": student.id}
     unregister(KIND)
 
 
 def _province_events(prefix: str = "province:") -> list[AuditEvent]:
-    return list(db.session.scalars(select(AuditEvent).where(
-        AuditEvent.tag.startswith(prefix)).order_by(AuditEvent.id)))
+    return list(
+        db.session.scalars(
+            select(AuditEvent).where(AuditEvent.tag.startswith(prefix)).order_by(AuditEvent.id)
+        )
+    )
 
 
 def _rules(province_id: int) -> list[ProvinceRule]:
     db.session.expire_all()
-    return list(db.session.scalars(select(ProvinceRule).where(
-        ProvinceRule.province_id == province_id)))
+    return list(db.session.scalars(select(ProvinceRule).where(ProvinceRule.province_id == province_id)))
 
 
 def _save_rule(client, days, *, kind="transfer", policy="auto_approve"):
-    return post_form(client, "/admin/province/rules",
-                     {"kind": kind, "step_working_days": str(days), "timeout_policy": policy},
-                     form_page=SETTINGS)
+    return post_form(
+        client,
+        "/admin/province/rules",
+        {"kind": kind, "step_working_days": str(days), "timeout_policy": policy},
+        form_page=SETTINGS,
+    )
 
 
 def _save_day(client, day: str, *, working: bool = False, note: str = ""):
-    return post_form(client, "/admin/province/calendar/days",
-                     {"day": day, "is_working_day": "1" if working else "0", "note": note},
-                     form_page=SETTINGS)
+    return post_form(
+        client,
+        "/admin/province/calendar/days",
+        {"day": day, "is_working_day": "1" if working else "0", "note": note},
+        form_page=SETTINGS,
+    )
 
 
 def _publish(client, year):
-    return post_form(client, "/admin/province/calendar/years", {"year": str(year)},
-                     form_page=SETTINGS)
+    return post_form(client, "/admin/province/calendar/years", {"year": str(year)}, form_page=SETTINGS)
 
 
 # --- The page and its rules -----------------------------------------------------------------
@@ -91,8 +97,7 @@ def test_saving_a_rule_stores_it_and_audits_it(client, province):
     assert SAVED in client.get(SETTINGS).get_data(as_text=True)
 
     [rule] = _rules(province["province"])
-    assert (rule.kind, rule.step_working_days, rule.timeout_policy) == (
-        "transfer", 20, "auto_approve")
+    assert (rule.kind, rule.step_working_days, rule.timeout_policy) == ("transfer", 20, "auto_approve")
     assert rule.updated_by_id == province["admin"]
     effective = rule_for(province["province"], "transfer")
     assert effective.step_working_days == 20
@@ -152,7 +157,9 @@ def test_the_limits_themselves_are_accepted(client, province):
     assert _save_rule(client, 1, kind="a").status_code == 302
     assert _save_rule(client, 60, kind="b").status_code == 302
     assert sorted((r.kind, r.step_working_days) for r in _rules(province["province"])) == [
-        ("a", 1), ("b", 60)]
+        ("a", 1),
+        ("b", 60),
+    ]
 
 
 def test_a_refused_change_leaves_the_stored_rule_as_it_was(client, province):
@@ -164,14 +171,16 @@ def test_a_refused_change_leaves_the_stored_rule_as_it_was(client, province):
     assert len(_province_events()) == 1
 
 
-@pytest.mark.parametrize(("form", "message"), [
-    ({"step_working_days": "abc", "timeout_policy": "auto_approve"}, "请输入整数。"),
-    ({"step_working_days": "20", "timeout_policy": "approve_everything"}, "超时处理方式无效。"),
-])
+@pytest.mark.parametrize(
+    ("form", "message"),
+    [
+        ({"step_working_days": "abc", "timeout_policy": "auto_approve"}, "请输入整数。"),
+        ({"step_working_days": "20", "timeout_policy": "approve_everything"}, "超时处理方式无效。"),
+    ],
+)
 def test_malformed_rule_forms_are_refused(client, province, form, message):
     sign_in(client, "prov.admin")
-    response = post_form(client, "/admin/province/rules", {"kind": "transfer", **form},
-                         form_page=SETTINGS)
+    response = post_form(client, "/admin/province/rules", {"kind": "transfer", **form}, form_page=SETTINGS)
     assert response.status_code == 400
     assert message in response.get_data(as_text=True)
     assert _rules(province["province"]) == []
@@ -268,8 +277,10 @@ def test_other_roles_get_403_and_change_nothing(client, province, login):
     assert client.get(SETTINGS).status_code == 403
     token_page = "/children/" if login.isdigit() else "/staff/students"
     posts = [
-        ("/admin/province/rules",
-         {"kind": "transfer", "step_working_days": "20", "timeout_policy": "auto_approve"}),
+        (
+            "/admin/province/rules",
+            {"kind": "transfer", "step_working_days": "20", "timeout_policy": "auto_approve"},
+        ),
         ("/admin/province/calendar/days", {"day": "2027-01-01", "is_working_day": "0"}),
         ("/admin/province/calendar/years", {"year": "2027"}),
     ]

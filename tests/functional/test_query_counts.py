@@ -50,8 +50,9 @@ def family_of(app):
         guardian_id = guardian.id
         for _ in range(n):
             child = make_student(tree.school, registrar)
-            db.session.add(GuardianLink(guardian_id=guardian.id, student_id=child.id,
-                                        relation=Relation.FATHER))
+            db.session.add(
+                GuardianLink(guardian_id=guardian.id, student_id=child.id, relation=Relation.FATHER)
+            )
             engine.open_case(SchoolThenCountyKind.name, child, registrar)
         db.session.commit()
         return guardian_id, mobile
@@ -80,8 +81,9 @@ def test_child_page_does_not_grow_with_steps(app, family_of):
     guardian_id, mobile = family_of(2, "13500000002")
     client = app.test_client()
     sign_in(client, mobile)
-    child_ids = db.session.scalars(select(GuardianLink.student_id).where(
-        GuardianLink.guardian_id == guardian_id)).all()
+    child_ids = db.session.scalars(
+        select(GuardianLink.student_id).where(GuardianLink.guardian_id == guardian_id)
+    ).all()
     assert _queries_for(client, f"/children/{child_ids[0]}") == CHILD_PAGE_QUERIES
 
 

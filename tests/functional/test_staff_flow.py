@@ -23,13 +23,19 @@ def school(app):
     senior = make_student(tree.senior_school, registrar, name="刘思远", grade=11)
     elsewhere = make_student(tree.other_school, registrar, name="刘佳怡")
     db.session.commit()
-    return {"mine": mine.id, "senior": senior.id, "elsewhere": elsewhere.id,
-            "document": mine.document_number, "registrar": registrar.id}
+    return {
+        "mine": mine.id,
+        "senior": senior.id,
+        "elsewhere": elsewhere.id,
+        "document": mine.document_number,
+        "registrar": registrar.id,
+    }
 
 
 def _tags(student_id: int) -> list[str]:
-    return db.session.scalars(select(AuditEvent.tag).where(
-        AuditEvent.student_id == student_id).order_by(AuditEvent.id)).all()
+    return db.session.scalars(
+        select(AuditEvent.tag).where(AuditEvent.student_id == student_id).order_by(AuditEvent.id)
+    ).all()
 
 
 def test_school_registrar_sees_only_their_school(client, school):
@@ -47,8 +53,11 @@ def test_county_registrar_sees_every_school_of_the_county(client, school):
 
 def test_search_by_exact_student_number(client, school):
     sign_in(client, "county.west")
-    number = db.session.scalar(select(db.metadata.tables["students"].c.student_number).where(
-        db.metadata.tables["students"].c.id == school["elsewhere"]))
+    number = db.session.scalar(
+        select(db.metadata.tables["students"].c.student_number).where(
+            db.metadata.tables["students"].c.id == school["elsewhere"]
+        )
+    )
     page = client.get(f"/staff/students?q={number.lower()}").get_data(as_text=True)
     assert "刘佳怡" in page
 
@@ -63,8 +72,9 @@ def test_reading_a_record_is_audited_and_the_number_is_masked(client, school):
 
 def test_revealing_the_full_number_is_a_recorded_act(client, school):
     sign_in(client, "reg.east")
-    response = post_form(client, f"/staff/students/{school['mine']}/reveal", {},
-                         form_page=f"/staff/students/{school['mine']}")
+    response = post_form(
+        client, f"/staff/students/{school['mine']}/reveal", {}, form_page=f"/staff/students/{school['mine']}"
+    )
     assert school["document"] in response.get_data(as_text=True)
     assert "student:document_revealed" in _tags(school["mine"])
 
@@ -75,9 +85,12 @@ def test_issue_a_code_then_revoke_the_link_it_made(client, school):
 
     sign_in(client, "reg.east")
     page_path = f"/staff/students/{school['mine']}"
-    response = post_form(client, f"{page_path}/codes",
-                         {"guardian_name": "刘爸爸", "guardian_mobile": "139 0000 1111",
-                          "relation": "father"}, form_page=page_path)
+    response = post_form(
+        client,
+        f"{page_path}/codes",
+        {"guardian_name": "刘爸爸", "guardian_mobile": "139 0000 1111", "relation": "father"},
+        form_page=page_path,
+    )
     assert response.status_code == 200
     code = re.search(r'data-binding-code="([A-Z0-9]{8})"', response.get_data(as_text=True))
     assert code, "the new code is shown once"
@@ -95,18 +108,23 @@ def test_issue_a_code_then_revoke_the_link_it_made(client, school):
 def test_a_bad_mobile_number_issues_no_code(client, school):
     sign_in(client, "reg.east")
     page_path = f"/staff/students/{school['mine']}"
-    response = post_form(client, f"{page_path}/codes",
-                         {"guardian_name": "刘爸爸", "guardian_mobile": "12345",
-                          "relation": "father"}, form_page=page_path)
+    response = post_form(
+        client,
+        f"{page_path}/codes",
+        {"guardian_name": "刘爸爸", "guardian_mobile": "12345", "relation": "father"},
+        form_page=page_path,
+    )
     assert response.status_code == 400
-    assert db.session.scalar(select(BindingCode).where(
-        BindingCode.student_id == school["mine"])) is None
+    assert db.session.scalar(select(BindingCode).where(BindingCode.student_id == school["mine"])) is None
 
 
 def test_county_registrar_cannot_manage_links(client, school):
     sign_in(client, "county.east")
     page_path = f"/staff/students/{school['mine']}"
-    response = post_form(client, f"{page_path}/codes",
-                         {"guardian_name": "刘爸爸", "guardian_mobile": "13900001111",
-                          "relation": "father"}, form_page=page_path)
+    response = post_form(
+        client,
+        f"{page_path}/codes",
+        {"guardian_name": "刘爸爸", "guardian_mobile": "13900001111", "relation": "father"},
+        form_page=page_path,
+    )
     assert response.status_code == 403

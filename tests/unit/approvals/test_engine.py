@@ -54,8 +54,7 @@ def world(app):
 
 def _open(world, today=FRIDAY_BEFORE_NATIONAL_DAY, **options):
     tree, people, student = world
-    return engine.open_case("sample", student, people["school"], {"why": "illness"},
-                            today=today, **options)
+    return engine.open_case("sample", student, people["school"], {"why": "illness"}, today=today, **options)
 
 
 def test_opening_starts_the_first_step_with_a_working_day_deadline(world):

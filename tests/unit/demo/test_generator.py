@@ -26,8 +26,10 @@ from tests.factories import make_guardian, make_student
 
 DEMO_MOBILE = "13800138000"
 STAGE_GRADES = {
-    SchoolStage.PRIMARY: range(1, 7), SchoolStage.JUNIOR: range(7, 10),
-    SchoolStage.SENIOR: range(10, 13), SchoolStage.SPECIAL: range(1, 10),
+    SchoolStage.PRIMARY: range(1, 7),
+    SchoolStage.JUNIOR: range(7, 10),
+    SchoolStage.SENIOR: range(10, 13),
+    SchoolStage.SPECIAL: range(1, 10),
     SchoolStage.CORRECTIONAL: range(7, 10),
 }
 
@@ -52,8 +54,10 @@ def test_every_document_number_validates_with_birth_date_and_gender(demo):
     assert len(students) == demo.students == 300
     for student in students:
         normalized = validate_document(
-            DocumentType(student.document_type), student.document_number,
-            birth_date=student.birth_date, gender=Gender(student.gender),
+            DocumentType(student.document_type),
+            student.document_number,
+            birth_date=student.birth_date,
+            gender=Gender(student.gender),
         )
         assert normalized == student.document_number, student.id
 
@@ -62,7 +66,8 @@ def test_every_student_number_validates_against_the_record(demo):
     kinds = Counter()
     for student in _students():
         kind = validate_student_number(
-            student.student_number, birth_date=student.birth_date,
+            student.student_number,
+            birth_date=student.birth_date,
             document_type=DocumentType(student.document_type),
             document_number=student.document_number,
         )
@@ -105,8 +110,7 @@ def test_every_non_default_status_appears_in_a_larger_province(app):
     # Not every seed gives every status at 2000 students (withdrawal is rare: senior high only);
     # seed 7 does, and the counts are read from the database, not hard-coded.
     summary = _generate(2000, 7)
-    counts = dict(db.session.execute(
-        select(Student.status, func.count()).group_by(Student.status)).all())
+    counts = dict(db.session.execute(select(Student.status, func.count()).group_by(Student.status)).all())
     assert set(counts) == set(Status)
     assert counts == summary.status_counts
     assert sum(counts.values()) == 2000
@@ -116,8 +120,7 @@ def test_every_non_default_status_appears_in_a_larger_province(app):
 @pytest.mark.parametrize("students", [300, 2000])
 def test_no_compulsory_education_student_is_withdrawn(app, students):
     _generate(students, 7)
-    withdrawn = db.session.scalars(select(Student).where(
-        Student.status == Status.WITHDRAWN)).all()
+    withdrawn = db.session.scalars(select(Student).where(Student.status == Status.WITHDRAWN)).all()
     assert all(student.grade >= FIRST_SENIOR_HIGH_GRADE for student in withdrawn)
     if students == 2000:
         assert withdrawn, "seed 7 gives at least one (senior high) withdrawal"
@@ -126,11 +129,13 @@ def test_no_compulsory_education_student_is_withdrawn(app, students):
 def test_the_demo_guardian_has_two_children_and_a_code_for_the_third(demo):
     guardian = db.session.scalar(select(User).where(User.mobile == DEMO_MOBILE))
     assert guardian is not None and guardian.role == Role.GUARDIAN
-    live = db.session.scalars(select(GuardianLink).where(
-        GuardianLink.guardian_id == guardian.id, GuardianLink.revoked_at.is_(None))).all()
+    live = db.session.scalars(
+        select(GuardianLink).where(GuardianLink.guardian_id == guardian.id, GuardianLink.revoked_at.is_(None))
+    ).all()
     assert len(live) == 2
-    open_codes = db.session.scalars(select(BindingCode).where(
-        BindingCode.used_at.is_(None), BindingCode.revoked_at.is_(None))).all()
+    open_codes = db.session.scalars(
+        select(BindingCode).where(BindingCode.used_at.is_(None), BindingCode.revoked_at.is_(None))
+    ).all()
     assert len(open_codes) == 1
     [code] = open_codes
     assert code.guardian_mobile == DEMO_MOBILE
@@ -141,26 +146,37 @@ def test_the_demo_guardian_has_two_children_and_a_code_for_the_third(demo):
     assert birth == db.session.get(Student, code.student_id).birth_date
     link = redeem_code(guardian, demo.binding_code["code"], birth)
     assert link.student_id == code.student_id
-    assert db.session.scalar(select(func.count()).select_from(GuardianLink).where(
-        GuardianLink.guardian_id == guardian.id, GuardianLink.revoked_at.is_(None))) == 3
+    assert (
+        db.session.scalar(
+            select(func.count())
+            .select_from(GuardianLink)
+            .where(GuardianLink.guardian_id == guardian.id, GuardianLink.revoked_at.is_(None))
+        )
+        == 3
+    )
 
 
 def test_the_demo_children_attend_the_demo_school(demo):
     guardian = db.session.scalar(select(User).where(User.mobile == DEMO_MOBILE))
     registrar = db.session.scalar(select(User).where(User.username == "school.demo"))
-    children = db.session.scalars(select(Student).join(
-        GuardianLink, GuardianLink.student_id == Student.id).where(
-        GuardianLink.guardian_id == guardian.id)).all()
+    children = db.session.scalars(
+        select(Student)
+        .join(GuardianLink, GuardianLink.student_id == Student.id)
+        .where(GuardianLink.guardian_id == guardian.id)
+    ).all()
     assert {child.school_id for child in children} == {registrar.org_unit_id}
     assert {child.status for child in children} == {Status.ATTENDING}
 
 
-@pytest.mark.parametrize(("login", "role", "level"), [
-    ("school.demo", Role.SCHOOL_REGISTRAR, OrgLevel.SCHOOL),
-    ("county.demo", Role.COUNTY_REGISTRAR, OrgLevel.COUNTY),
-    ("city.demo", Role.CITY_OFFICER, OrgLevel.CITY),
-    ("province.demo", Role.PROVINCE_ADMIN, OrgLevel.PROVINCE),
-])
+@pytest.mark.parametrize(
+    ("login", "role", "level"),
+    [
+        ("school.demo", Role.SCHOOL_REGISTRAR, OrgLevel.SCHOOL),
+        ("county.demo", Role.COUNTY_REGISTRAR, OrgLevel.COUNTY),
+        ("city.demo", Role.CITY_OFFICER, OrgLevel.CITY),
+        ("province.demo", Role.PROVINCE_ADMIN, OrgLevel.PROVINCE),
+    ],
+)
 def test_demo_staff_exist_at_every_level_and_can_sign_in(demo, login, role, level):
     user = db.session.scalar(select(User).where(User.username == login))
     assert user is not None
@@ -171,7 +187,8 @@ def test_demo_staff_exist_at_every_level_and_can_sign_in(demo, login, role, leve
 def test_the_demo_units_nest_from_school_up_to_province(demo):
     school, county, city, province = (
         db.session.scalar(select(User).where(User.username == name)).org_unit
-        for name in ("school.demo", "county.demo", "city.demo", "province.demo"))
+        for name in ("school.demo", "county.demo", "city.demo", "province.demo")
+    )
     assert school.parent_id == county.id
     assert county.parent_id == city.id
     assert city.parent_id == province.id
@@ -181,17 +198,16 @@ def test_every_printed_sign_in_exists_and_the_counts_add_up(demo):
     for sign_in in DEMO_SIGN_INS:
         column = User.mobile if sign_in.login.isdigit() else User.username
         assert db.session.scalar(select(User.id).where(column == sign_in.login)), sign_in.login
-    staff = db.session.scalar(select(func.count()).select_from(User).where(
-        User.role != Role.GUARDIAN))
-    guardians = db.session.scalar(select(func.count()).select_from(User).where(
-        User.role == Role.GUARDIAN))
+    staff = db.session.scalar(select(func.count()).select_from(User).where(User.role != Role.GUARDIAN))
+    guardians = db.session.scalar(select(func.count()).select_from(User).where(User.role == Role.GUARDIAN))
     assert (demo.staff, demo.guardians) == (staff, guardians)
 
 
 def test_new_rows_after_the_bulk_insert_get_fresh_ids(demo):
     # Explicit ids were inserted in bulk; on PostgreSQL the sequences must have moved past them.
-    school = db.session.scalar(select(OrgUnit).where(OrgUnit.level == OrgLevel.SCHOOL,
-                                                     OrgUnit.stage == SchoolStage.PRIMARY))
+    school = db.session.scalar(
+        select(OrgUnit).where(OrgUnit.level == OrgLevel.SCHOOL, OrgUnit.stage == SchoolStage.PRIMARY)
+    )
     highest_student = db.session.scalar(select(func.max(Student.id)))
     highest_user = db.session.scalar(select(func.max(User.id)))
     student = make_student(school, name="新同学")

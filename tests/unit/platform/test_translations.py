@@ -14,7 +14,9 @@ METHODS = [("portal/**.py", "python"), ("api/**.py", "python"), ("templates/**.h
 def _source_messages() -> set[str]:
     found = set()
     for _file, _line, message, _comments, _context in extract_from_dir(
-        str(ROOT), METHODS, keywords=KEYWORDS,
+        str(ROOT),
+        METHODS,
+        keywords=KEYWORDS,
     ):
         found.add(message[0] if isinstance(message, tuple) else message)
     return found
@@ -28,7 +30,8 @@ def _catalog():
 def test_every_source_string_has_a_chinese_translation():
     catalog = _catalog()
     missing = sorted(
-        message for message in _source_messages()
+        message
+        for message in _source_messages()
         if not (entry := catalog.get(message)) or not _translated(entry)
     )
     assert missing == [], f"untranslated (run pybabel extract/update): {missing[:10]}"
@@ -44,7 +47,7 @@ def test_no_translation_is_fuzzy_or_drops_a_placeholder():
         assert not entry.fuzzy, entry.id
         sources = entry.id if isinstance(entry.id, tuple) else (entry.id,)
         expected = set().union(*(placeholder.findall(source) for source in sources))
-        for text in (entry.string if isinstance(entry.string, tuple) else (entry.string,)):
+        for text in entry.string if isinstance(entry.string, tuple) else (entry.string,):
             # Chinese has one plural form, so it carries every placeholder of both English forms.
             assert set(placeholder.findall(text)) <= expected, entry.id
 

@@ -101,9 +101,7 @@ def test_unknown_document_type():
 
 
 def test_wrong_check_character():
-    assert refusal(DocumentType.RESIDENT_ID, "110105194912310021").code == (
-        "document.bad_check_character"
-    )
+    assert refusal(DocumentType.RESIDENT_ID, "110105194912310021").code == ("document.bad_check_character")
 
 
 @pytest.mark.parametrize("number", ["11010519491231002", "11010519491231002X1", "", "110105"])
@@ -242,9 +240,7 @@ TAIWAN_PERMIT = make_resident_id("830000", date(2009, 1, 20), 7, Gender.MALE)
 
 def test_hong_kong_residence_permit():
     assert (
-        validate_document(
-            DocumentType.HONG_KONG, HK_PERMIT, birth_date=date(2011, 3, 15), gender=Gender.MALE
-        )
+        validate_document(DocumentType.HONG_KONG, HK_PERMIT, birth_date=date(2011, 3, 15), gender=Gender.MALE)
         == HK_PERMIT
     )
 
@@ -322,9 +318,7 @@ def test_permanent_residence_2023():
     assert number.startswith("911840") and len(number) == 18
     assert number[17] == mod11_2_check_character(number[:17])
     assert (
-        validate_document(
-            DocumentType.PERMANENT_RESIDENCE, number, birth_date=date(2012, 3, 4), gender="1"
-        )
+        validate_document(DocumentType.PERMANENT_RESIDENCE, number, birth_date=date(2012, 3, 4), gender="1")
         == number
     )
 
@@ -348,9 +342,7 @@ def test_permanent_residence_2023_refusals():
 
 def test_permanent_residence_2017():
     # USA, region/authority 11, born (19)79-02-12, then 4 digits; no check digit verified.
-    assert validate_document(DocumentType.PERMANENT_RESIDENCE, "usa 117902120012") == (
-        "USA117902120012"
-    )
+    assert validate_document(DocumentType.PERMANENT_RESIDENCE, "usa 117902120012") == ("USA117902120012")
     assert validate_document(
         DocumentType.PERMANENT_RESIDENCE, "USA117902120012", birth_date=date(1979, 2, 12)
     )
@@ -374,9 +366,7 @@ def test_permanent_residence_2017_refusals(number, code):
 
 
 def test_permanent_residence_2017_birth_date_agreement():
-    error = refusal(
-        DocumentType.PERMANENT_RESIDENCE, "USA117902120012", birth_date=date(1979, 2, 13)
-    )
+    error = refusal(DocumentType.PERMANENT_RESIDENCE, "USA117902120012", birth_date=date(1979, 2, 13))
     assert error.code == "document.birth_date_mismatch"
 
 

@@ -30,8 +30,7 @@ def test_enroll_keeps_the_record_and_a_created_entry(tree):
     student = make_student(tree.school, registrar)
     assert student.status == Status.ATTENDING
     [entry] = history_of(student)
-    assert (entry.kind, entry.actor_id, entry.after) == ("created", registrar.id,
-                                                        {"status": "attending"})
+    assert (entry.kind, entry.actor_id, entry.after) == ("created", registrar.id, {"status": "attending"})
 
 
 def test_same_document_number_is_refused_and_nothing_is_written(tree):
@@ -48,8 +47,7 @@ def test_same_name_birth_date_and_gender_is_flagged_for_review(tree):
     first = make_student(tree.school, name="王芳", gender=Gender.FEMALE, sequence=10)
     second = make_student(tree.other_school, name="王芳", gender=Gender.FEMALE, sequence=12)
     assert second.needs_review and not first.needs_review
-    review = db.session.scalar(select(DuplicateReview).where(
-        DuplicateReview.student_id == second.id))
+    review = db.session.scalar(select(DuplicateReview).where(DuplicateReview.student_id == second.id))
     assert review.similar_student_id == first.id
 
 
@@ -66,8 +64,7 @@ def test_a_wrong_check_character_is_refused_before_anything_is_written(tree):
 def test_document_gender_must_agree_with_the_record(tree):
     number = make_resident_id("110105", date(2016, 3, 14), 11, Gender.MALE)
     data = new_student(gender=Gender.FEMALE)
-    data = data.__class__(**{**data.__dict__, "document_number": number,
-                             "student_number": "G" + number})
+    data = data.__class__(**{**data.__dict__, "document_number": number, "student_number": "G" + number})
     with pytest.raises(ValidationFailed) as refused:
         enroll(data, tree.school, None)
     assert refused.value.code == "document.gender_mismatch"
@@ -75,9 +72,14 @@ def test_document_gender_must_agree_with_the_record(tree):
 
 def test_a_passport_holder_is_not_forced_into_the_resident_id_shape(tree):
     data = new_student()
-    data = data.__class__(**{**data.__dict__, "document_type": DocumentType.PASSPORT,
-                             "document_number": "E12345678",
-                             "student_number": "L110105201603140001"})
+    data = data.__class__(
+        **{
+            **data.__dict__,
+            "document_type": DocumentType.PASSPORT,
+            "document_number": "E12345678",
+            "student_number": "L110105201603140001",
+        }
+    )
     assert enroll(data, tree.school, None).document_number == "E12345678"
 
 
@@ -88,9 +90,11 @@ def test_status_change_records_history_and_audit(tree):
     assert student.status == Status.SUSPENDED
     latest = history_of(student)[0]
     assert (latest.before, latest.after, latest.reason) == (
-        {"status": "attending"}, {"status": "suspended"}, "illness")
-    tags = db.session.scalars(select(AuditEvent.tag).where(
-        AuditEvent.student_id == student.id)).all()
+        {"status": "attending"},
+        {"status": "suspended"},
+        "illness",
+    )
+    tags = db.session.scalars(select(AuditEvent.tag).where(AuditEvent.student_id == student.id)).all()
     assert "student:status_changed" in tags
 
 
@@ -107,8 +111,9 @@ def test_illegal_status_change_leaves_record_and_history_unchanged(tree):
 def test_field_change_keeps_before_and_after(tree):
     student = make_student(tree.school, grade=4)
     change_fields(student, {"class_name": "5班", "grade": 5}, None, reason="new year")
-    entry = db.session.scalar(select(StudentHistory).where(
-        StudentHistory.student_id == student.id, StudentHistory.kind == "fields"))
+    entry = db.session.scalar(
+        select(StudentHistory).where(StudentHistory.student_id == student.id, StudentHistory.kind == "fields")
+    )
     assert entry.before == {"class_name": "2班", "grade": 4}
     assert entry.after == {"class_name": "5班", "grade": 5}
 

@@ -13,9 +13,7 @@ from portal.registry.status import (
 )
 
 ALLOWED = [(a, b) for a, targets in ALLOWED_TRANSITIONS.items() for b in targets]
-REFUSED = [
-    (a, b) for a, b in product(Status, Status) if b not in ALLOWED_TRANSITIONS[a]
-]
+REFUSED = [(a, b) for a, b in product(Status, Status) if b not in ALLOWED_TRANSITIONS[a]]
 
 
 def test_every_status_has_a_row():
@@ -45,7 +43,10 @@ def test_compulsory_education_students_cannot_withdraw(current, grade):
 def test_final_statuses_allow_nothing():
     finals = {s for s in Status if s.is_final}
     assert finals == {
-        Status.GRADUATED, Status.COMPLETED, Status.LEFT_UNCOMPLETED, Status.WITHDRAWN,
+        Status.GRADUATED,
+        Status.COMPLETED,
+        Status.LEFT_UNCOMPLETED,
+        Status.WITHDRAWN,
         Status.DEREGISTERED,
     }
 

@@ -111,9 +111,7 @@ def test_g_must_embed_the_students_resident_id():
 
 
 def test_g_is_not_compared_with_other_document_types():
-    assert validate_student_number(
-        G_NUMBER, document_type=DocumentType.PASSPORT, document_number="E12345678"
-    )
+    assert validate_student_number(G_NUMBER, document_type=DocumentType.PASSPORT, document_number="E12345678")
 
 
 # --- J and L ------------------------------------------------------------------------
@@ -125,12 +123,8 @@ def test_j_with_wrong_check_character():
 
 
 def test_j_with_impossible_date_or_region():
-    assert refusal("J" + with_check("340104" + "20150931" + "123")).code == (
-        "student_number.bad_birth_date"
-    )
-    assert refusal(make_j_number("820000", date(2015, 9, 1), 1)).code == (
-        "student_number.bad_region"
-    )
+    assert refusal("J" + with_check("340104" + "20150931" + "123")).code == ("student_number.bad_birth_date")
+    assert refusal(make_j_number("820000", date(2015, 9, 1), 1)).code == ("student_number.bad_region")
 
 
 @pytest.mark.parametrize(
@@ -193,9 +187,7 @@ def test_generated_numbers_validate(region, birth, sequence, gender, serial):
     replacement=st.sampled_from("0123456789X"),
 )
 @PROPERTY
-def test_one_character_corruption_of_a_j_number_is_refused(
-    region, birth, sequence, index, replacement
-):
+def test_one_character_corruption_of_a_j_number_is_refused(region, birth, sequence, index, replacement):
     # Only the 18-character body is corrupted: turning the J into a G yields a
     # well-formed G number, which is caught elsewhere (against the ID document).
     number = make_j_number(region, birth, sequence)
