@@ -2,31 +2,42 @@
 
 from __future__ import annotations
 
+from functools import cache
+
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from flask import current_app
 
-# A valid hash of a random password: checking against it when the account does not exist
-# makes a wrong mobile number cost as much time as a wrong password.
-_DUMMY_PASSWORD = "not-a-real-password-0b7f"
+
+@cache
+def _hasher_for(time_cost: int, memory_cost: int) -> PasswordHasher:
+    return PasswordHasher(time_cost=time_cost, memory_cost=memory_cost)
 
 
-def _hasher() -> PasswordHasher:
+@cache
+def _dummy_hash(time_cost: int, memory_cost: int) -> str:
+    """A hash to verify against when the account does not exist (made once, not per request)."""
+    return _hasher_for(time_cost, memory_cost).hash("not-a-real-password-0b7f")
+
+
+def _parameters() -> tuple[int, int]:
     config = current_app.config
-    return PasswordHasher(time_cost=config["ARGON2_TIME_COST"], memory_cost=config["ARGON2_MEMORY_COST"])
+    return config["ARGON2_TIME_COST"], config["ARGON2_MEMORY_COST"]
 
 
 def hash_password(password: str) -> str:
-    return _hasher().hash(password)
+    return _hasher_for(*_parameters()).hash(password)
 
 
 def verify_password(password_hash: str | None, password: str) -> bool:
-    """Whether `password` matches; with no hash, spend the same time and say no."""
-    hasher = _hasher()
-    if password_hash is None:
-        hasher.verify(hasher.hash(_DUMMY_PASSWORD), _DUMMY_PASSWORD)
-        return False
+    """Whether `password` matches; an unknown account costs one verification too, and fails.
+
+    Exactly one argon2 verification either way, so timing does not tell which mobile
+    numbers have accounts.
+    """
+    parameters = _parameters()
     try:
-        return hasher.verify(password_hash, password)
+        matches = _hasher_for(*parameters).verify(password_hash or _dummy_hash(*parameters), password)
     except (VerificationError, InvalidHashError):
         return False
+    return matches and password_hash is not None
