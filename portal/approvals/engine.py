@@ -12,6 +12,7 @@ from datetime import date
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
 from portal import clock
 from portal.approvals.kinds import get_kind
@@ -38,8 +39,9 @@ def open_case(
     today: date | None = None,
 ) -> Case:
     """Open a case of `kind_name` about `student` and start its first step."""
+    payload = payload or {}
     if idempotency_key:
-        existing = _case_for_key(idempotency_key, kind_name, student, requester)
+        existing = _case_for_key(idempotency_key, kind_name, student, requester, payload)
         if existing is not None:
             return existing
     kind = get_kind(kind_name)
@@ -49,7 +51,7 @@ def open_case(
         student=student,
         requester=requester,
         province_id=province.id,
-        payload=payload or {},
+        payload=payload,
         idempotency_key=idempotency_key,
     )
     rule = rule_for(province.id, kind_name)
@@ -65,18 +67,26 @@ def open_case(
         )
     if not case.steps:
         raise ValueError(f"request kind {kind_name} declared an empty route")
-    db.session.add(case)
-    db.session.flush()
+    try:
+        with db.session.begin_nested():
+            db.session.add(case)
+    except IntegrityError:
+        # A retry of the same submit, in flight at the same moment, stored its case first.
+        existing = idempotency_key and _case_for_key(idempotency_key, kind_name, student, requester, payload)
+        if not existing:
+            raise
+        return existing
     _activate(case.steps[0], today or clock.today())
     record_event(AuditTag.CASE_OPENED, actor=requester, student=student, case=case, kind=kind_name)
     return case
 
 
-def _case_for_key(key: str, kind_name: str, student, requester) -> Case | None:
+def _case_for_key(key: str, kind_name: str, student, requester, payload: dict) -> Case | None:
     case = db.session.scalar(select(Case).where(Case.idempotency_key == key))
     if case is None:
         return None
-    if (case.kind, case.student_id, case.requester_id) != (kind_name, student.id, requester.id):
+    request = (kind_name, student.id, requester.id, payload)
+    if (case.kind, case.student_id, case.requester_id, case.payload) != request:
         raise Conflict("case.idempotency_key_reused", _l("This request was already used."))
     return case
 

@@ -113,3 +113,41 @@ def test_the_same_registrar_twice_at_once_is_idempotent(committed):
     step_id = _open_case(app, ids)
     assert _race(app, step_id, [ids["first"], ids["first"]]) == ["approved", "approved"]
     assert _decisions(app, step_id) == (1, 1)
+
+
+def test_the_same_submit_twice_at_once_opens_one_case(committed):
+    from portal.accounts.models import User
+    from portal.approvals.models import Case
+    from portal.registry.models import Student
+
+    app, ids = committed
+    barrier = threading.Barrier(2)
+    case_ids: list[int] = []
+
+    def submit() -> None:
+        with app.app_context():
+            student = db.session.get(Student, ids["student"])
+            requester = db.session.get(User, ids["first"])
+            db.session.commit()
+            barrier.wait()
+            case = engine.open_case(
+                SchoolThenCountyKind.name,
+                student,
+                requester,
+                {"why": "flaky network"},
+                idempotency_key="double-tap-1",
+            )
+            db.session.commit()
+            case_ids.append(case.id)
+
+    threads = [threading.Thread(target=submit) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert len(case_ids) == 2 and case_ids[0] == case_ids[1]
+    with app.app_context():
+        stored = db.session.scalar(
+            select(func.count()).select_from(Case).where(Case.idempotency_key == "double-tap-1")
+        )
+    assert stored == 1

@@ -127,6 +127,21 @@ def test_an_idempotency_key_returns_the_same_case(world):
     assert first.id == second.id
 
 
+def test_an_idempotency_key_reused_for_another_request_is_refused(world):
+    tree, people, student = world
+    _open(world, idempotency_key="k-456")
+    with pytest.raises(Conflict) as refused:
+        engine.open_case(
+            "sample",
+            student,
+            people["school"],
+            {"why": "moving house"},
+            idempotency_key="k-456",
+            today=FRIDAY_BEFORE_NATIONAL_DAY,
+        )
+    assert refused.value.code == "case.idempotency_key_reused"
+
+
 def test_timeout_with_the_national_policy_flags_and_alerts_the_next_level(world):
     tree, people, student = world
     case = _open(world)
