@@ -67,9 +67,12 @@ def timeouts(today) -> None:
     from portal.approvals.engine import process_timeouts
 
     day: date | None = today.date() if today else None
-    report = process_timeouts(day)
+    report = process_timeouts(day, after_each=db.session.commit)
     db.session.commit()
-    click.echo(f"auto-approved: {len(report.auto_approved)}, flagged overdue: {len(report.flagged_overdue)}")
+    click.echo(
+        f"auto-approved: {len(report.auto_approved)}, flagged overdue: {len(report.flagged_overdue)}, "
+        f"refused: {len(report.refused)}"
+    )
 
 
 def register_cli(app: Flask) -> None:

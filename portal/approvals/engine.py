@@ -7,6 +7,7 @@ decision by the same person is answered as already done (idempotent).
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -19,7 +20,7 @@ from portal.approvals.kinds import get_kind
 from portal.approvals.models import Alert, Case, CaseState, Step, StepState
 from portal.audit.service import record_event
 from portal.audit.tags import AuditTag
-from portal.errors import Conflict, NotFound, ValidationFailed
+from portal.errors import Conflict, DomainError, NotFound, ValidationFailed
 from portal.extensions import db
 from portal.orgs.models import OrgLevel
 from portal.provinces.models import TimeoutPolicy
@@ -27,6 +28,7 @@ from portal.provinces.service import rule_for, working_calendar
 from portal.security.scope import can_act_for_unit
 
 MAX_REASON_LENGTH = 500
+logger = logging.getLogger(__name__)
 
 
 def open_case(
@@ -190,28 +192,51 @@ def _close(case: Case, state: CaseState, actor) -> None:
 class TimeoutReport:
     auto_approved: list[int] = field(default_factory=list)
     flagged_overdue: list[int] = field(default_factory=list)
+    refused: dict[int, str] = field(default_factory=dict)  # step id -> error code
 
 
-def process_timeouts(today: date | None = None) -> TimeoutReport:
-    """Apply each province's timeout policy to pending steps whose deadline has passed."""
+def process_timeouts(today: date | None = None, *, after_each=None) -> TimeoutReport:
+    """Apply each province's timeout policy to pending steps whose deadline has passed.
+
+    Each step runs in its own savepoint: one step that cannot be approved (its record
+    changed meanwhile) is reported and skipped, not allowed to undo the whole run.
+    A batch job passes `after_each=db.session.commit` to release each lock as it goes.
+    """
     today = today or clock.today()
     report = TimeoutReport()
     late_ids = db.session.scalars(
-        select(Step.id).where(Step.state == StepState.PENDING, Step.due_on < today)
+        select(Step.id).where(Step.state == StepState.PENDING, Step.due_on < today).order_by(Step.id)
     ).all()
     for step_id in late_ids:
-        step = _lock_step(step_id)
-        if step is None or step.state != StepState.PENDING:
-            continue  # decided meanwhile
-        policy = rule_for(step.case.province_id, step.case.kind).timeout_policy
-        if policy == TimeoutPolicy.AUTO_APPROVE:
-            _finish_step(step, StepState.TIMED_OUT, None, "")
-            _advance(step.case, None, today)
-            report.auto_approved.append(step.id)
-        elif step.overdue_since is None:
-            _flag_overdue(step, today)
-            report.flagged_overdue.append(step.id)
+        try:
+            with db.session.begin_nested():
+                outcome = _apply_timeout(step_id, today)
+        except DomainError as error:
+            logger.warning("timeout of step %s refused: %s", step_id, error.code)
+            report.refused[step_id] = error.code
+            outcome = None
+        if outcome is not None:
+            getattr(report, outcome).append(step_id)
+        if after_each is not None:
+            after_each()
     return report
+
+
+def _apply_timeout(step_id: int, today: date) -> str | None:
+    """Time out one step under its lock; None when it no longer needs it."""
+    step = _lock_step(step_id)
+    still_late = step is not None and step.state == StepState.PENDING
+    # Re-checked under the lock: a decision or a calendar correction may have come first.
+    if not still_late or step.due_on is None or step.due_on >= today:
+        return None
+    if rule_for(step.case.province_id, step.case.kind).timeout_policy == TimeoutPolicy.AUTO_APPROVE:
+        _finish_step(step, StepState.TIMED_OUT, None, "")
+        _advance(step.case, None, today)
+        return "auto_approved"
+    if step.overdue_since is None:
+        _flag_overdue(step, today)
+        return "flagged_overdue"
+    return None
 
 
 def _flag_overdue(step: Step, today: date) -> None:
@@ -221,11 +246,13 @@ def _flag_overdue(step: Step, today: date) -> None:
     record_event(AuditTag.STEP_OVERDUE, student=step.case.student, case=step.case, step=step.position)
 
 
-def recompute_deadlines(province_id: int) -> int:
+def recompute_deadlines(province_id: int, today: date | None = None) -> int:
     """Recount every pending step's deadline after the province's calendar changed.
 
-    Returns how many deadlines moved (a date appeared, changed, or became unknown).
+    A step whose new deadline has not passed is no longer overdue. Returns how many
+    deadlines moved (a date appeared, changed, or became unknown).
     """
+    today = today or clock.today()
     calendar = working_calendar(province_id)
     pending = db.session.scalars(
         select(Step).join(Case).where(Case.province_id == province_id, Step.state == StepState.PENDING)
@@ -235,6 +262,8 @@ def recompute_deadlines(province_id: int) -> int:
         before = (step.due_on, step.due_awaits_calendar_year)
         _set_deadline(step, calendar)
         moved += before != (step.due_on, step.due_awaits_calendar_year)
+        if step.overdue_since and (step.due_on is None or step.due_on >= today):
+            step.overdue_since = None
     return moved
 
 

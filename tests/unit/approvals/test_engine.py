@@ -193,3 +193,34 @@ def test_the_queue_lists_pending_steps_by_deadline(world):
     queue = engine.queue_for(tree.school)
     assert [s.case_id for s in queue] == [sooner.id, later.id]
     assert engine.queue_for(tree.county) == []
+
+
+def test_one_step_that_cannot_time_out_does_not_stop_the_others(world):
+    tree, people, student = world
+    set_rule(tree.province, "sample", 1, TimeoutPolicy.AUTO_APPROVE, people["province"])
+    first = _open(world, idempotency_key="a")
+    engine.decide(first.steps[0].id, people["school"], approve=True, today=date(2025, 10, 9))
+    other_student = make_student(tree.school)
+    second = engine.open_case("sample", other_student, people["school"], today=date(2025, 10, 9))
+    # The first student graduates meanwhile: approving the suspension is now illegal.
+    from portal.registry.service import change_status
+
+    change_status(student, Status.GRADUATED, people["school"], reason="graduated")
+    report = engine.process_timeouts(date(2025, 10, 20))
+    assert report.refused == {first.steps[1].id: "status.illegal_transition"}
+    assert first.steps[1].state == StepState.PENDING  # its savepoint was rolled back
+    assert report.auto_approved == [second.steps[0].id]
+    assert second.steps[0].state == StepState.TIMED_OUT
+
+
+def test_a_deadline_moved_later_is_no_longer_overdue(world):
+    tree, people, student = world
+    case = _open(world)
+    step = case.steps[0]
+    engine.process_timeouts(date(2025, 10, 17))
+    assert step.overdue_since == date(2025, 10, 17)
+    set_official_day(tree.province, date(2025, 10, 16), False, "corrected", people["province"])
+    set_official_day(tree.province, date(2025, 10, 17), False, "corrected", people["province"])
+    engine.recompute_deadlines(tree.province.id, today=date(2025, 10, 17))
+    assert step.due_on == date(2025, 10, 20)
+    assert step.overdue_since is None
