@@ -109,7 +109,9 @@ def students():
           content: {application/problem+json: {schema: ProblemSchema}}
     """
     query = request.args.get("q", "").strip()[:40]
-    page = search_students(current_user, query, page=forms.int_field("page", default=1))
+    page = search_students(
+        current_user, query, page=forms.int_field("page", default=1, minimum=1, maximum=10_000)
+    )
     record_event(
         AuditTag.STUDENT_SEARCHED, actor=current_user, shown=[s.id for s in page.students], page=page.page
     )

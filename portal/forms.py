@@ -22,11 +22,26 @@ def date_field(name: str) -> date:
         raise ValidationFailed("form.bad_date", _l("Please enter a date like 2015-09-01.")) from None
 
 
-def int_field(name: str, *, default: int | None = None) -> int:
-    raw = request.values.get(name, "").strip()
+def int_field(
+    name: str, *, default: int | None = None, minimum: int = -1_000_000, maximum: int = 1_000_000
+) -> int:
+    """A whole number within bounds (unbounded numbers overflow database columns).
+
+    The services hold the real rules (1–60 working days, which years); these bounds only
+    keep absurd input from reaching the database.
+    """
+    raw = request.values.get(name, "").strip()[:12]
     if not raw and default is not None:
         return default
     try:
-        return int(raw)
+        value = int(raw)
     except ValueError:
         raise ValidationFailed("form.bad_number", _l("Please enter a whole number.")) from None
+    if not minimum <= value <= maximum:
+        raise ValidationFailed(
+            "form.number_out_of_range",
+            _l("Please enter a number from %(minimum)s to %(maximum)s."),
+            minimum=minimum,
+            maximum=maximum,
+        )
+    return value

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 from flask import Blueprint, make_response, redirect, render_template, request, url_for
 from flask_login import current_user, login_user, logout_user
 
@@ -59,8 +61,11 @@ def choose_language():
 
 
 def _safe_next(target: str) -> str:
-    """Only same-site paths: never an open redirect."""
-    if target.startswith("/") and not target.startswith("//") and "\\" not in target:
+    """Only a plain path on this site: never an open redirect."""
+    # Browsers drop tabs and newlines inside URLs, so "/\t/evil.example" is "//evil.example".
+    plain = target.isprintable() and not any(ch.isspace() or ch == "\\" for ch in target)
+    parts = urlsplit(target)
+    if plain and target.startswith("/") and not target.startswith("//") and not parts.netloc:
         return target
     return url_for("accounts.index")
 

@@ -33,7 +33,8 @@ def child(student_id: int):
 
 @blueprint.route("/link", methods=["GET", "POST"])
 @requires(Permission.CHILDREN_LINK)
-@limiter.limit("10 per hour", methods=["POST"], key_func=lambda: str(current_user.get_id()))
+# Keyed on the account, not the session: signing out and in again must not reset the count.
+@limiter.limit("10 per hour", methods=["POST"], key_func=lambda: f"user:{current_user.id}")
 def link():
     if request.method == "GET":
         return render_template("guardians/link.html")

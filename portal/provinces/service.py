@@ -8,6 +8,7 @@ from datetime import date
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
+from portal import clock
 from portal.audit.service import record_event
 from portal.audit.tags import AuditTag
 from portal.errors import ValidationFailed
@@ -101,6 +102,14 @@ def set_official_day(province, day: date, is_working_day: bool, note: str, actor
 
 def publish_year(province, year: int, actor) -> PublishedCalendarYear:
     """Declare `year`'s official schedule complete, so deadlines may run into it."""
+    this_year = clock.today().year
+    if not this_year - 1 <= year <= this_year + 2:
+        raise ValidationFailed(
+            "province.bad_year",
+            _l("Only a year from %(first)s to %(last)s can be published."),
+            first=this_year - 1,
+            last=this_year + 2,
+        )
     row = db.session.get(PublishedCalendarYear, (province.id, year))
     if row is None:
         row = PublishedCalendarYear(province_id=province.id, year=year, published_by_id=actor.id)

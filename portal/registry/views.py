@@ -23,7 +23,9 @@ blueprint = Blueprint("registry", __name__, url_prefix="/staff")
 @requires(Permission.STUDENTS_READ)
 def students():
     query = request.args.get("q", "").strip()[:40]
-    page = search_students(current_user, query, page=forms.int_field("page", default=1))
+    page = search_students(
+        current_user, query, page=forms.int_field("page", default=1, minimum=1, maximum=10_000)
+    )
     record_event(
         AuditTag.STUDENT_SEARCHED, actor=current_user, shown=[s.id for s in page.students], page=page.page
     )

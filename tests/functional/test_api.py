@@ -76,3 +76,11 @@ def test_a_bad_page_number_is_a_400_problem(client, data):
     response = client.get("/api/v1/students?page=abc")
     assert response.status_code == 400
     assert response.get_json()["code"] == "form.bad_number"
+
+
+@pytest.mark.parametrize("page", ["99999999999999999999", "0", "-1"])
+def test_an_out_of_range_page_is_a_400_problem_not_a_crash(client, data, page):
+    sign_in(client, "api.registrar")
+    response = client.get(f"/api/v1/students?page={page}")
+    assert response.status_code == 400
+    assert response.get_json()["code"] in {"form.number_out_of_range", "form.bad_number"}

@@ -293,3 +293,18 @@ def test_only_the_childs_school_may_revoke_its_codes(client, app, family, login,
     sign_in(guardian, MOBILE)
     assert _redeem(guardian, family["code"]).status_code == 302  # still usable
     assert _live_links(family["guardian"], family["child"]) == 1
+
+
+def test_signing_out_and_in_again_does_not_reset_the_code_attempt_limit(client, family):
+    sign_in(client, MOBILE)
+    for _ in range(10):
+        post_form(client, "/children/link", {"code": "WRONG234", "birth_date": "2016-03-14"})
+    assert (
+        post_form(client, "/children/link", {"code": "WRONG234", "birth_date": "2016-03-14"}).status_code
+        == 429
+    )
+    post_form(client, "/sign-out", {}, form_page="/children/")
+    sign_in(client, MOBILE)
+    response = post_form(client, "/children/link", {"code": family["code"], "birth_date": BIRTH.isoformat()})
+    assert response.status_code == 429
+    assert _live_links(family["guardian"]) == 0

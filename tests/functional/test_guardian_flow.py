@@ -121,3 +121,13 @@ def test_language_switch_never_redirects_off_site(client):
         client, "/language", {"language": "en", "next": "//evil.example/"}, form_page="/sign-in"
     )
     assert response.headers["Location"] == "/"
+
+
+@pytest.mark.parametrize(
+    "target",
+    ["/\t/evil.example", "/\n/evil.example", "/\\evil.example", "https://evil.example/", "/ /evil.example"],
+)
+def test_language_switch_refuses_disguised_off_site_targets(client, target):
+    response = post_form(client, "/language", {"language": "en", "next": target}, form_page="/sign-in")
+    assert response.status_code == 302
+    assert response.headers["Location"] == "/"

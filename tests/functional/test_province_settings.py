@@ -297,3 +297,12 @@ def test_other_roles_get_403_and_change_nothing(client, province, login):
 def test_signed_out_visitors_are_sent_to_sign_in(client, province):
     response = client.get(SETTINGS)
     assert response.status_code == 302 and "/sign-in" in response.headers["Location"]
+
+
+@pytest.mark.parametrize("year", [40000, 1999])
+def test_an_implausible_year_is_refused_and_nothing_is_published(client, province, year):
+    sign_in(client, "prov.admin")
+    response = _publish(client, year)
+    assert response.status_code == 400
+    assert "只能发布" in response.get_data(as_text=True)
+    assert db.session.scalar(select(func.count()).select_from(PublishedCalendarYear)) == 0
