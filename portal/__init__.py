@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from portal.config import ROOT, Config
 
@@ -17,6 +18,9 @@ def create_app(overrides: dict | None = None) -> Flask:
     )
     app.config.from_object(Config(overrides))
     app.config.update(overrides or {})
+    if app.config["PROXY_HOPS"]:
+        hops = app.config["PROXY_HOPS"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)
 
     from portal import web
 

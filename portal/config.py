@@ -46,9 +46,6 @@ class Config:
         self.SESSION_COOKIE_HTTPONLY = True
         self.SESSION_COOKIE_SAMESITE = "Lax"
         self.SESSION_COOKIE_SECURE = not is_development
-        self.REMEMBER_COOKIE_HTTPONLY = True
-        self.REMEMBER_COOKIE_SAMESITE = "Lax"
-        self.REMEMBER_COOKIE_SECURE = not is_development
         self.BABEL_DEFAULT_LOCALE = "zh_Hans"
         self.BABEL_DEFAULT_TIMEZONE = "Asia/Shanghai"
         self.BABEL_TRANSLATION_DIRECTORIES = str(ROOT / "portal" / "translations")
@@ -61,7 +58,9 @@ class Config:
         self.ARGON2_MEMORY_COST = int(os.environ.get("ARGON2_MEMORY_COST", 64 * 1024))
         self.BINDING_CODE_LIFETIME_DAYS = int(os.environ.get("BINDING_CODE_LIFETIME_DAYS", 14))
         self.BINDING_CODE_MAX_ATTEMPTS = int(os.environ.get("BINDING_CODE_MAX_ATTEMPTS", 5))
-        self.PAGE_SIZE = 20
+        # How many reverse proxies (TLS terminators) stand in front: their X-Forwarded-For
+        # gives rate limits and the audit trail the client's address, not the proxy's.
+        self.PROXY_HOPS = int(os.environ.get("PROXY_HOPS", 0))
 
 
 def config_for_tests(database_url: str, **overrides) -> dict:
@@ -72,7 +71,6 @@ def config_for_tests(database_url: str, **overrides) -> dict:
         "SECRET_KEY": "test-secret-key",
         "SQLALCHEMY_DATABASE_URI": database_url,
         "SESSION_COOKIE_SECURE": False,
-        "REMEMBER_COOKIE_SECURE": False,
         # Cheap hashes keep the suite fast; production parameters are tested separately.
         "ARGON2_TIME_COST": 1,
         "ARGON2_MEMORY_COST": 1024,

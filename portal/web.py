@@ -55,10 +55,14 @@ def init_extensions(app: Flask) -> None:
     @login_manager.user_loader
     def load_user(session_id: str):
         from portal.accounts.models import User
+        from portal.accounts.service import note_activity
 
         user_id, _, token = session_id.partition(":")
         user = db.session.get(User, int(user_id)) if user_id.isdigit() else None
-        return user if user is not None and token == user.session_token else None
+        if user is None or token != user.session_token:
+            return None
+        note_activity(user)
+        return user
 
 
 def register_blueprints(app: Flask) -> None:
@@ -89,6 +93,8 @@ def register_request_hooks(app: Flask) -> None:
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("Referrer-Policy", "same-origin")
         response.headers.setdefault("Permissions-Policy", "camera=(self)")
+        if app.config["SESSION_COOKIE_SECURE"]:  # served over HTTPS: keep it that way
+            response.headers.setdefault("Strict-Transport-Security", "max-age=31536000")
         if current_user.is_authenticated:
             response.headers.setdefault("Cache-Control", "no-store")
         return response

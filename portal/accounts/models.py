@@ -70,6 +70,9 @@ class User(UserMixin, db.Model):
     # (a cookie copied before sign-out stops working).
     session_token: Mapped[str] = mapped_column(String(32), default=lambda: secrets.token_hex(16))
     last_sign_in_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # Last request made while signed in (kept to the day): "unused" in M-24 means not used,
+    # not merely not signed in again.
+    last_seen_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
     org_unit: Mapped[OrgUnit | None] = relationship(lazy="joined")

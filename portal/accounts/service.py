@@ -85,7 +85,7 @@ def authenticate(login: str, password: str) -> User:
             status=403,
             keep_bookkeeping=True,
         )
-    user.last_sign_in_at = clock.now()
+    user.last_sign_in_at = user.last_seen_at = clock.now()
     record_event(AuditTag.ACCOUNT_SIGNED_IN, actor=user)
     return user
 
@@ -100,9 +100,21 @@ def _find_by_login(login: str) -> User | None:
     return db.session.scalar(select(User).where(User.mobile == mobile))
 
 
+SEEN_RESOLUTION = timedelta(days=1)
+
+
+def note_activity(user: User) -> None:
+    """Remember that the account is in use (at most one write a day per account)."""
+    now = clock.now()
+    if user.last_seen_at is None or now - clock.aware(user.last_seen_at) > SEEN_RESOLUTION:
+        user.last_seen_at = now
+
+
 def _seal_if_idle(user: User) -> None:
-    last = user.last_sign_in_at or user.created_at
-    idle = user.is_staff and last is not None and clock.now() - clock.aware(last) > STAFF_IDLE_LIMIT
+    used = [clock.aware(m) for m in (user.last_seen_at, user.last_sign_in_at) if m is not None]
+    # Never used at all: count from the day the account was made.
+    last = max(used) if used else (clock.aware(user.created_at) if user.created_at else None)
+    idle = user.is_staff and last is not None and clock.now() - last > STAFF_IDLE_LIMIT
     if idle and user.is_active_account:
         user.is_active_account = False
         record_event(AuditTag.ACCOUNT_SEALED, actor=user, reason="unused for six months")

