@@ -150,12 +150,13 @@ def register_template_helpers(app: Flask) -> None:
     from portal.approvals.kinds import case_kind_label, step_role_label
     from portal.guardians.models import Relation
     from portal.registry.codes import ethnicity_name
-    from portal.registry.masking import mask_document_number, mask_student_number
+    from portal.registry.masking import mask_document_number, mask_mobile, mask_student_number
     from portal.registry.status import Status
     from portal.security.permissions import Permission, has_permission
 
     app.jinja_env.filters["mask_document"] = mask_document_number
     app.jinja_env.filters["mask_student_number"] = mask_student_number
+    app.jinja_env.filters["mask_mobile"] = mask_mobile
     app.jinja_env.globals.update(
         status_label=lambda code: _enum_label(Status, code),
         ethnicity_name=ethnicity_name,

@@ -53,16 +53,24 @@ def normalize_mobile(mobile: str) -> str:
 def issue_code(
     student: Student, guardian_name: str, guardian_mobile: str, relation: Relation, actor
 ) -> tuple[BindingCode, str]:
-    """Issue a one-time code for the named guardian; returns the row and the plain code."""
+    """Issue a one-time code for the named guardian; returns the row and the plain code.
+
+    Only the newest code per child and mobile number works: an earlier one (a double tap,
+    a reprint) is revoked, so no forgotten code stays redeemable.
+    """
     guardian_name = guardian_name.strip()
     if not 1 <= len(guardian_name) <= 50:
         raise ValidationFailed("binding.bad_guardian_name", _l("Please enter the guardian's name."))
+    mobile = normalize_mobile(guardian_mobile)
+    for earlier in open_codes_of(student):
+        if earlier.guardian_mobile == mobile:
+            revoke_code(earlier.id, student, actor)
     code = "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
     lifetime = timedelta(days=current_app.config["BINDING_CODE_LIFETIME_DAYS"])
     row = BindingCode(
         student_id=student.id,
         guardian_name=guardian_name,
-        guardian_mobile=normalize_mobile(guardian_mobile),
+        guardian_mobile=mobile,
         relation=relation,
         code_hash=hash_code(code),
         created_by_id=actor.id,

@@ -308,3 +308,16 @@ def test_signing_out_and_in_again_does_not_reset_the_code_attempt_limit(client, 
     response = post_form(client, "/children/link", {"code": family["code"], "birth_date": BIRTH.isoformat()})
     assert response.status_code == 429
     assert _live_links(family["guardian"]) == 0
+
+
+def test_issuing_again_for_the_same_guardian_leaves_only_the_newest_code_working(client, family):
+    registrar = db.session.get(User, family["registrar"])
+    child = db.session.get(Student, family["child"])
+    _, newer_code = issue_code(child, "陈家长", MOBILE, Relation.FATHER, registrar)
+    db.session.commit()
+    assert _code(family["code_id"]).revoked_at is not None
+    sign_in(client, MOBILE)
+    refused = post_form(client, "/children/link", {"code": family["code"], "birth_date": BIRTH.isoformat()})
+    assert refused.status_code == 400
+    linked = post_form(client, "/children/link", {"code": newer_code, "birth_date": BIRTH.isoformat()})
+    assert linked.status_code == 302

@@ -128,3 +128,26 @@ def test_county_registrar_cannot_manage_links(client, school):
         form_page=page_path,
     )
     assert response.status_code == 403
+
+
+def test_guardian_mobile_numbers_are_full_for_the_school_and_masked_above_it(client, school):
+    from portal.accounts.models import User
+    from portal.guardians.models import Relation
+    from portal.guardians.service import issue_code
+    from portal.registry.models import Student
+
+    issue_code(
+        db.session.get(Student, school["mine"]),
+        "刘妈妈",
+        "13911112222",
+        Relation.MOTHER,
+        db.session.get(User, school["registrar"]),
+    )
+    db.session.commit()
+    page_path = f"/staff/students/{school['mine']}"
+    sign_in(client, "reg.east")
+    assert "13911112222" in client.get(page_path).get_data(as_text=True)
+    county = client.application.test_client()
+    sign_in(county, "county.east")
+    page = county.get(page_path).get_data(as_text=True)
+    assert "13911112222" not in page and "139****2222" in page
