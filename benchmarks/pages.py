@@ -25,7 +25,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
-ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
+BENCH_DATABASE_PREFIX = "xueji_bench"
 DATABASE_URL = os.environ.get(
     "BENCH_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/xueji_bench"
 )
@@ -54,46 +54,57 @@ def _env() -> dict:
     }
 
 
-def _student_count() -> int:
+def _libpq_url(url: str) -> str:
+    return url.replace("postgresql+psycopg://", "postgresql://")
+
+
+def _student_count() -> int | None:
+    """Students in the benchmark database; None when it does not exist yet."""
     import psycopg
 
-    url = DATABASE_URL.replace("postgresql+psycopg://", "postgresql://")
     try:
-        with psycopg.connect(url) as connection:
+        with psycopg.connect(_libpq_url(DATABASE_URL)) as connection:
             return connection.execute("SELECT count(*) FROM students").fetchone()[0]
-    except psycopg.Error:
+    except psycopg.errors.UndefinedTable:
         return 0
+    except psycopg.OperationalError as error:
+        if "does not exist" in str(error):
+            return None
+        raise  # the server is down or refuses us: never a reason to drop anything
+
+
+def _recreate_database() -> None:
+    """Drop and create the benchmark database, which must be one of ours by name."""
+    import psycopg
+    from psycopg import sql
+
+    base, name = _libpq_url(DATABASE_URL).rsplit("/", 1)
+    if not name.startswith(BENCH_DATABASE_PREFIX):
+        sys.exit(
+            f"refusing to drop {name!r}: the benchmark only recreates databases named "
+            f"{BENCH_DATABASE_PREFIX}*"
+        )
+    with psycopg.connect(f"{base}/postgres", autocommit=True) as connection:
+        connection.execute(sql.SQL("DROP DATABASE IF EXISTS {}").format(sql.Identifier(name)))
+        connection.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
 
 
 def _first_student_name() -> str:
     import psycopg
 
-    url = DATABASE_URL.replace("postgresql+psycopg://", "postgresql://")
-    with psycopg.connect(url) as connection:
+    with psycopg.connect(_libpq_url(DATABASE_URL)) as connection:
         return connection.execute("SELECT name FROM students ORDER BY id LIMIT 1").fetchone()[0]
 
 
 def prepare_database() -> None:
-    if _student_count() >= STUDENTS:
-        print(f"database already holds {_student_count():,} students: reusing it")
+    count = _student_count()
+    if count is not None and count >= STUDENTS:
+        print(f"database already holds {count:,} students: reusing it")
         subprocess.run(
             [str(BIN / "flask"), "db", "upgrade"], cwd=ROOT, env=_env(), check=True, capture_output=True
         )
         return
-    name = DATABASE_URL.rsplit("/", 1)[1]
-    subprocess.run(
-        [
-            str(BIN / "python"),
-            "-c",
-            (
-                "import psycopg\n"
-                f"c = psycopg.connect('{ADMIN_URL}', autocommit=True)\n"
-                f"c.execute('DROP DATABASE IF EXISTS {name}')\n"
-                f"c.execute('CREATE DATABASE {name}')\n"
-            ),
-        ],
-        check=True,
-    )
+    _recreate_database()
     subprocess.run(
         [str(BIN / "flask"), "db", "upgrade"], cwd=ROOT, env=_env(), check=True, capture_output=True
     )
@@ -102,7 +113,7 @@ def prepare_database() -> None:
         [str(BIN / "flask"), "demo", "load", "--students", str(STUDENTS)], cwd=ROOT, env=_env(), check=True
     )
     print(f"loaded {STUDENTS:,} students in {time.perf_counter() - started:.0f} s")
-    subprocess.run(["psql", ADMIN_URL.rsplit("/", 1)[0] + f"/{name}", "-qc", "ANALYZE"], check=True)
+    subprocess.run(["psql", _libpq_url(DATABASE_URL), "-qc", "ANALYZE"], check=True)
 
 
 def _signed_in_cookie(base: str, login: str) -> str:
