@@ -24,7 +24,7 @@ from portal.errors import Conflict, DomainError, NotFound, ValidationFailed
 from portal.extensions import db
 from portal.orgs.models import OrgLevel
 from portal.provinces.models import TimeoutPolicy
-from portal.provinces.service import rule_for, working_calendar
+from portal.provinces.rules import rule_for, working_calendar
 from portal.security.scope import can_act_for_unit
 
 MAX_REASON_LENGTH = 500

@@ -28,6 +28,19 @@ def step_role_label(role: str) -> str:
     return str(STEP_ROLE_LABELS.get(role, role))
 
 
+# The request kinds of the national rules (DOMAIN §4), known before each is built, so that
+# a province can already set its deadlines for them.
+NATIONAL_REQUEST_KINDS = {
+    "transfer": _l("Transfer to another school"),
+    "correction": _l("Correction of registry details"),
+    "suspension": _l("Suspension of studies"),
+    "resumption": _l("Return to school"),
+    "withdrawal": _l("Withdrawal"),
+    "abroad": _l("Study abroad"),
+    "deregistration": _l("Deregistration"),
+}
+
+
 @dataclass(frozen=True)
 class RouteStep:
     role: str  # what the unit does here, e.g. "receiving_school"; shown to the guardian
@@ -62,7 +75,13 @@ def register(kind: RequestKind) -> RequestKind:
 
 def case_kind_label(name: str) -> str:
     kind = _KINDS.get(name)
-    return str(kind.label) if kind is not None and kind.label else name
+    if kind is not None and kind.label:
+        return str(kind.label)
+    return str(NATIONAL_REQUEST_KINDS.get(name, name))
+
+
+def is_known_kind(name: str) -> bool:
+    return name in NATIONAL_REQUEST_KINDS or name in _KINDS
 
 
 def get_kind(name: str) -> RequestKind:

@@ -9,7 +9,7 @@ from portal import clock
 from portal.approvals.models import Case, CaseState, Step
 from portal.extensions import db
 from portal.guardians.models import GuardianLink
-from portal.provinces.service import working_calendar
+from portal.provinces.rules import working_calendar
 from portal.registry.models import Student
 from portal.registry.service import history_of
 

@@ -1,56 +1,28 @@
-"""Reading and changing a province's rule settings and official holiday calendar."""
+"""Changing a province's rule settings and official holiday calendar (reads: `rules.py`)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import date
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select
 
 from portal import clock
+from portal.approvals.engine import recompute_deadlines
+from portal.approvals.kinds import is_known_kind
 from portal.audit.service import record_event
 from portal.audit.tags import AuditTag
 from portal.errors import ValidationFailed
 from portal.extensions import db
-from portal.provinces.models import (
-    NATIONAL_STEP_WORKING_DAYS,
-    OfficialCalendarDay,
-    ProvinceRule,
-    PublishedCalendarYear,
-    TimeoutPolicy,
-)
-from portal.workdays.calendar import OfficialDay, WorkingCalendar
+from portal.provinces.models import OfficialCalendarDay, ProvinceRule, PublishedCalendarYear, TimeoutPolicy
+from portal.provinces.rules import EVERY_KIND
 
-EVERY_KIND = "*"
 MAX_STEP_WORKING_DAYS = 60
 
 
-@dataclass(frozen=True)
-class EffectiveRule:
-    step_working_days: int
-    timeout_policy: TimeoutPolicy
-
-
-NATIONAL_RULE = EffectiveRule(NATIONAL_STEP_WORKING_DAYS, TimeoutPolicy.FLAG_OVERDUE)
-
-
-def rule_for(province_id: int, kind: str) -> EffectiveRule:
-    """The province's rule for `kind`, else its rule for every kind, else the national one."""
-    rows = db.session.scalars(
-        select(ProvinceRule).where(
-            ProvinceRule.province_id == province_id, ProvinceRule.kind.in_([kind, EVERY_KIND])
-        )
-    ).all()
-    by_kind = {row.kind: row for row in rows}
-    row = by_kind.get(kind) or by_kind.get(EVERY_KIND)
-    if row is None:
-        return NATIONAL_RULE
-    return EffectiveRule(row.step_working_days, TimeoutPolicy(row.timeout_policy))
-
-
 def set_rule(province, kind: str, step_working_days: int, policy: TimeoutPolicy, actor):
-    """Store the province's deadline and timeout policy for `kind`."""
+    """Store the province's deadline and timeout policy for `kind` ('*': every kind)."""
+    if kind != EVERY_KIND and not is_known_kind(kind):
+        raise ValidationFailed("province.unknown_kind", _l("Unknown kind of request."))
     if not 1 <= step_working_days <= MAX_STEP_WORKING_DAYS:
         raise ValidationFailed(
             "province.bad_working_days",
@@ -75,21 +47,11 @@ def set_rule(province, kind: str, step_working_days: int, policy: TimeoutPolicy,
     return row
 
 
-def working_calendar(province_id: int) -> WorkingCalendar:
-    """The holiday calendar as this province's administrator has completed it."""
-    days = db.session.execute(
-        select(OfficialCalendarDay.day, OfficialCalendarDay.is_working_day).where(
-            OfficialCalendarDay.province_id == province_id
-        )
-    ).all()
-    years = db.session.scalars(
-        select(PublishedCalendarYear.year).where(PublishedCalendarYear.province_id == province_id)
-    ).all()
-    return WorkingCalendar([OfficialDay(d, w) for d, w in days], years)
+def set_official_day(province, day: date, is_working_day: bool, note: str, actor) -> int:
+    """Enter one date of the State Council's schedule (a holiday or a make-up working day).
 
-
-def set_official_day(province, day: date, is_working_day: bool, note: str, actor):
-    """Enter one date of the State Council's schedule (a holiday or a make-up working day)."""
+    Returns how many pending deadlines in the province moved because of it.
+    """
     row = db.session.get(OfficialCalendarDay, (province.id, day)) or OfficialCalendarDay(
         province_id=province.id, day=day
     )
@@ -97,11 +59,15 @@ def set_official_day(province, day: date, is_working_day: bool, note: str, actor
     row.note = note[:100]
     db.session.add(row)
     record_event(AuditTag.CALENDAR_DAY_SET, actor=actor, day=day.isoformat(), is_working_day=is_working_day)
-    return row
+    db.session.flush()
+    return recompute_deadlines(province.id)
 
 
-def publish_year(province, year: int, actor) -> PublishedCalendarYear:
-    """Declare `year`'s official schedule complete, so deadlines may run into it."""
+def publish_year(province, year: int, actor) -> int:
+    """Declare `year`'s official schedule complete, so deadlines may run into it.
+
+    Returns how many pending deadlines became known or moved.
+    """
     this_year = clock.today().year
     if not this_year - 1 <= year <= this_year + 2:
         raise ValidationFailed(
@@ -116,4 +82,4 @@ def publish_year(province, year: int, actor) -> PublishedCalendarYear:
         db.session.add(row)
         db.session.flush()
         record_event(AuditTag.CALENDAR_YEAR_PUBLISHED, actor=actor, year=year)
-    return row
+    return recompute_deadlines(province.id)

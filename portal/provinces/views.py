@@ -8,7 +8,7 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from portal import forms
-from portal.approvals.engine import recompute_deadlines
+from portal.approvals.kinds import NATIONAL_REQUEST_KINDS
 from portal.errors import DomainError, ValidationFailed
 from portal.extensions import db
 from portal.provinces import service
@@ -18,6 +18,7 @@ from portal.provinces.models import (
     PublishedCalendarYear,
     TimeoutPolicy,
 )
+from portal.provinces.rules import EVERY_KIND, NATIONAL_RULE
 from portal.security.permissions import Permission, requires
 from portal.web import render_form_error
 
@@ -31,7 +32,8 @@ def _settings_context() -> dict:
         "rules": db.session.scalars(
             select(ProvinceRule).where(ProvinceRule.province_id == province.id).order_by(ProvinceRule.kind)
         ).all(),
-        "national": service.NATIONAL_RULE,
+        "national": NATIONAL_RULE,
+        "kinds": NATIONAL_REQUEST_KINDS,
         "policies": list(TimeoutPolicy),
         "days": db.session.scalars(
             select(OfficialCalendarDay)
@@ -61,7 +63,7 @@ def _policy_field() -> TimeoutPolicy:
 @requires(Permission.PROVINCE_SETTINGS_EDIT)
 def save_rule():
     try:
-        kind = forms.text("kind", max_length=30) or service.EVERY_KIND
+        kind = forms.text("kind", max_length=30) or EVERY_KIND
         service.set_rule(
             current_user.org_unit, kind, forms.int_field("step_working_days"), _policy_field(), current_user
         )
@@ -75,7 +77,7 @@ def save_rule():
 @requires(Permission.PROVINCE_SETTINGS_EDIT)
 def save_day():
     try:
-        service.set_official_day(
+        moved = service.set_official_day(
             current_user.org_unit,
             forms.date_field("day"),
             request.form.get("is_working_day") == "1",
@@ -84,7 +86,7 @@ def save_day():
         )
     except DomainError as error:
         return render_form_error("provinces/settings.html", error, **_settings_context())
-    _flash_recomputed(recompute_deadlines(current_user.org_unit.id))
+    _flash_recomputed(moved)
     return redirect(url_for("provinces.settings"))
 
 
@@ -97,8 +99,8 @@ def _flash_recomputed(moved: int) -> None:
 def publish_year():
     try:
         year = forms.int_field("year")
-        service.publish_year(current_user.org_unit, year, current_user)
+        moved = service.publish_year(current_user.org_unit, year, current_user)
     except DomainError as error:
         return render_form_error("provinces/settings.html", error, **_settings_context())
-    _flash_recomputed(recompute_deadlines(current_user.org_unit.id))
+    _flash_recomputed(moved)
     return redirect(url_for("provinces.settings"))

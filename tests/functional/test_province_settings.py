@@ -18,7 +18,7 @@ from portal.provinces.models import (
     PublishedCalendarYear,
     TimeoutPolicy,
 )
-from portal.provinces.service import rule_for
+from portal.provinces.rules import rule_for
 from portal.registry.models import Student
 from tests.factories import SchoolThenCountyKind, make_guardian, make_staff, make_student, make_tree
 from tests.functional.conftest import post_form, sign_in
@@ -154,11 +154,11 @@ def test_the_service_refuses_bad_days_with_a_stable_code(app, province):
 
 def test_the_limits_themselves_are_accepted(client, province):
     sign_in(client, "prov.admin")
-    assert _save_rule(client, 1, kind="a").status_code == 302
-    assert _save_rule(client, 60, kind="b").status_code == 302
+    assert _save_rule(client, 1, kind="suspension").status_code == 302
+    assert _save_rule(client, 60, kind="withdrawal").status_code == 302
     assert sorted((r.kind, r.step_working_days) for r in _rules(province["province"])) == [
-        ("a", 1),
-        ("b", 60),
+        ("suspension", 1),
+        ("withdrawal", 60),
     ]
 
 
@@ -306,3 +306,18 @@ def test_an_implausible_year_is_refused_and_nothing_is_published(client, provinc
     assert response.status_code == 400
     assert "只能发布" in response.get_data(as_text=True)
     assert db.session.scalar(select(func.count()).select_from(PublishedCalendarYear)) == 0
+
+
+def test_an_unknown_kind_of_request_is_refused_and_stores_nothing(client, province):
+    sign_in(client, "prov.admin")
+    response = _save_rule(client, 20, kind="tranfser")
+    assert response.status_code == 400
+    assert "未知的申请类型" in response.get_data(as_text=True)
+    assert _rules(province["province"]) == []
+
+
+def test_rules_show_the_kind_in_the_readers_language(client, province):
+    sign_in(client, "prov.admin")
+    assert _save_rule(client, 20, kind="transfer").status_code == 302
+    page = client.get(SETTINGS).get_data(as_text=True)
+    assert "转学" in page and ">transfer<" not in page

@@ -173,15 +173,14 @@ def test_a_deadline_beyond_the_known_calendar_is_not_guessed(world):
     first = case.steps[0]
     assert first.due_on is None and first.due_awaits_calendar_year == 2027
     assert engine.process_timeouts(date(2027, 3, 1)).flagged_overdue == []
-    set_official_day(tree.province, date(2027, 1, 1), False, "元旦", people["province"])
-    publish_year(tree.province, 2027, people["province"])
-    assert engine.recompute_deadlines(tree.province.id) == 1
+    # An entered date alone changes nothing while the year is unpublished.
+    assert set_official_day(tree.province, date(2027, 1, 1), False, "元旦", people["province"]) == 0
+    assert publish_year(tree.province, 2027, people["province"]) == 1
     # 24 Dec 2026 + 10 working days: 25, 28–31 Dec, then 1 Jan is a holiday: 4–8 Jan.
     assert first.due_on == date(2027, 1, 8)
     assert first.due_awaits_calendar_year is None
     # A date corrected after publishing moves the deadline again; nothing else moves.
-    set_official_day(tree.province, date(2027, 1, 8), False, "补休", people["province"])
-    assert engine.recompute_deadlines(tree.province.id) == 1
+    assert set_official_day(tree.province, date(2027, 1, 8), False, "补休", people["province"]) == 1
     assert first.due_on == date(2027, 1, 11)
     assert engine.recompute_deadlines(tree.province.id) == 0
 

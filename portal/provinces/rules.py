@@ -1,0 +1,59 @@
+"""Reading a province's rules: the deadline and timeout policy for a kind, the calendar.
+
+Kept apart from `service.py` (the writes) so that the approvals engine can read rules
+while the writes can call back into the engine to recount deadlines.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import select
+
+from portal.extensions import db
+from portal.provinces.models import (
+    NATIONAL_STEP_WORKING_DAYS,
+    OfficialCalendarDay,
+    ProvinceRule,
+    PublishedCalendarYear,
+    TimeoutPolicy,
+)
+from portal.workdays.calendar import OfficialDay, WorkingCalendar
+
+EVERY_KIND = "*"
+
+
+@dataclass(frozen=True)
+class EffectiveRule:
+    step_working_days: int
+    timeout_policy: TimeoutPolicy
+
+
+NATIONAL_RULE = EffectiveRule(NATIONAL_STEP_WORKING_DAYS, TimeoutPolicy.FLAG_OVERDUE)
+
+
+def rule_for(province_id: int, kind: str) -> EffectiveRule:
+    """The province's rule for `kind`, else its rule for every kind, else the national one."""
+    rows = db.session.scalars(
+        select(ProvinceRule).where(
+            ProvinceRule.province_id == province_id, ProvinceRule.kind.in_([kind, EVERY_KIND])
+        )
+    ).all()
+    by_kind = {row.kind: row for row in rows}
+    row = by_kind.get(kind) or by_kind.get(EVERY_KIND)
+    if row is None:
+        return NATIONAL_RULE
+    return EffectiveRule(row.step_working_days, TimeoutPolicy(row.timeout_policy))
+
+
+def working_calendar(province_id: int) -> WorkingCalendar:
+    """The holiday calendar as this province's administrator has completed it."""
+    days = db.session.execute(
+        select(OfficialCalendarDay.day, OfficialCalendarDay.is_working_day).where(
+            OfficialCalendarDay.province_id == province_id
+        )
+    ).all()
+    years = db.session.scalars(
+        select(PublishedCalendarYear.year).where(PublishedCalendarYear.province_id == province_id)
+    ).all()
+    return WorkingCalendar([OfficialDay(d, w) for d, w in days], years)
