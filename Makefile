@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 PORT ?= 5000
 
-.PHONY: run test lint format translations bench demo-million clean
+.PHONY: run test lint format translations catalog bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -15,6 +15,13 @@ $(STAMP): pyproject.toml
 
 translations: $(STAMP)
 	$(BIN)/pybabel compile -d portal/translations
+
+## Re-extract every translatable string and merge it into the catalogs (then translate the new ones).
+catalog: $(STAMP)
+	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext --no-location --sort-output \
+		--project "Xueji Portal" -o portal/translations/messages.pot .
+	$(BIN)/pybabel update -i portal/translations/messages.pot -d portal/translations --no-fuzzy-matching \
+		--ignore-obsolete
 
 ## Run the portal on http://localhost:$(PORT) with an embedded SQLite database and demo data.
 run: $(STAMP) translations

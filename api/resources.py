@@ -15,11 +15,9 @@ from api.schemas import (
     StudentSearchSchema,
 )
 from portal import forms
-from portal.audit.service import record_event
-from portal.audit.tags import AuditTag
 from portal.extensions import csrf
 from portal.guardians.overview import child_overview, children_of
-from portal.registry.service import history_of, search_students
+from portal.registry.service import history_of, read_student, search_students
 from portal.security.permissions import Permission, requires
 from portal.security.scope import get_visible_student
 
@@ -112,9 +110,6 @@ def students():
     page = search_students(
         current_user, query, page=forms.int_field("page", default=1, minimum=1, maximum=10_000)
     )
-    record_event(
-        AuditTag.STUDENT_SEARCHED, actor=current_user, shown=[s.id for s in page.students], page=page.page
-    )
     return jsonify(StudentSearchSchema().dump(page))
 
 
@@ -135,8 +130,7 @@ def student(student_id: int):
           description: Not found or not visible to you (problem+json)
           content: {application/problem+json: {schema: ProblemSchema}}
     """
-    record = get_visible_student(current_user, student_id)
-    record_event(AuditTag.STUDENT_VIEWED, actor=current_user, student=record)
+    record = read_student(current_user, student_id)
     return jsonify(StaffStudentSchema().dump({"student": record, "history": history_of(record)}))
 
 

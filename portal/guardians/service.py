@@ -51,7 +51,7 @@ def normalize_mobile(mobile: str) -> str:
 
 
 def issue_code(
-    student: Student, guardian_name: str, guardian_mobile: str, relation: Relation, actor
+    student: Student, guardian_name: str, guardian_mobile: str, relation: str, actor
 ) -> tuple[BindingCode, str]:
     """Issue a one-time code for the named guardian; returns the row and the plain code.
 
@@ -61,6 +61,12 @@ def issue_code(
     guardian_name = guardian_name.strip()
     if not 1 <= len(guardian_name) <= 50:
         raise ValidationFailed("binding.bad_guardian_name", _l("Please enter the guardian's name."))
+    try:
+        relation = Relation(relation)
+    except ValueError:
+        raise ValidationFailed(
+            "binding.bad_relation", _l("Please choose the relation to the child.")
+        ) from None
     mobile = normalize_mobile(guardian_mobile)
     for earlier in open_codes_of(student):
         if earlier.guardian_mobile == mobile:

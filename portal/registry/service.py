@@ -22,7 +22,7 @@ from portal.registry.documents import (
 )
 from portal.registry.models import DuplicateReview, HistoryKind, Student, StudentHistory
 from portal.registry.status import Status, check_transition
-from portal.security.scope import visible_students
+from portal.security.scope import get_visible_student, visible_students
 
 KEY_FIELDS = frozenset({"name", "gender", "birth_date", "document_type", "document_number"})
 EDITABLE_FIELDS = KEY_FIELDS | {
@@ -213,7 +213,7 @@ class SearchPage:
 
 
 def search_students(user, query: str = "", *, page: int = 1, per_page: int = 20) -> SearchPage:
-    """Students visible to `user`, by exact student number or by name prefix."""
+    """Students visible to staff `user`, by exact student number or name prefix (audited)."""
     statement = visible_students(user)
     query = query.strip()
     if query:
@@ -227,4 +227,20 @@ def search_students(user, query: str = "", *, page: int = 1, per_page: int = 20)
     rows = db.session.scalars(
         statement.order_by(Student.id).limit(per_page + 1).offset((page - 1) * per_page)
     ).all()
-    return SearchPage(list(rows[:per_page]), page, len(rows) > per_page)
+    result = SearchPage(list(rows[:per_page]), page, len(rows) > per_page)
+    record_event(AuditTag.STUDENT_SEARCHED, actor=user, shown=[s.id for s in result.students], page=page)
+    return result
+
+
+def read_student(user, student_id: int) -> Student:
+    """A staff member opens a record: only within their scope, and audited."""
+    student = get_visible_student(user, student_id)
+    record_event(AuditTag.STUDENT_VIEWED, actor=user, student=student)
+    return student
+
+
+def reveal_document_number(user, student_id: int) -> Student:
+    """A staff member asks to see the full document number: a separate, audited act."""
+    student = get_visible_student(user, student_id)
+    record_event(AuditTag.STUDENT_DOCUMENT_REVEALED, actor=user, student=student)
+    return student

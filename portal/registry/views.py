@@ -7,14 +7,13 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from portal import forms
-from portal.audit.service import record_event
-from portal.audit.tags import AuditTag
 from portal.errors import DomainError
 from portal.guardians import service as links
-from portal.guardians.models import RELATION_LABELS, Relation
-from portal.registry.service import history_of, search_students
+from portal.guardians.models import RELATION_LABELS
+from portal.registry.service import history_of, read_student, reveal_document_number, search_students
 from portal.security.permissions import Permission, requires
 from portal.security.scope import get_visible_student
+from portal.web import render_form_error
 
 blueprint = Blueprint("registry", __name__, url_prefix="/staff")
 
@@ -23,44 +22,38 @@ blueprint = Blueprint("registry", __name__, url_prefix="/staff")
 @requires(Permission.STUDENTS_READ)
 def students():
     query = request.args.get("q", "").strip()[:40]
-    page = search_students(
-        current_user, query, page=forms.int_field("page", default=1, minimum=1, maximum=10_000)
-    )
-    record_event(
-        AuditTag.STUDENT_SEARCHED, actor=current_user, shown=[s.id for s in page.students], page=page.page
-    )
-    return render_template("registry/students.html", query=query, result=page)
+    page = forms.int_field("page", default=1, minimum=1, maximum=10_000)
+    result = search_students(current_user, query, page=page)
+    return render_template("registry/students.html", query=query, result=result)
 
 
-def _record_page(student, *, reveal=False, new_code=None, new_code_for=None, status=200):
-    context = {
+def _record_context(student, **extra) -> dict:
+    return {
         "student": student,
         "history": history_of(student),
         "links": links.links_of(student),
         "codes": links.open_codes_of(student),
         "relations": RELATION_LABELS,
-        "reveal": reveal,
-        "new_code": new_code,
-        "new_code_for": new_code_for,
+        "reveal": False,
+        "new_code": None,
+        "new_code_for": None,
+        **extra,
     }
-    return render_template("registry/student.html", **context), status
 
 
 @blueprint.get("/students/<int:student_id>")
 @requires(Permission.STUDENTS_READ)
 def student(student_id: int):
-    record = get_visible_student(current_user, student_id)
-    record_event(AuditTag.STUDENT_VIEWED, actor=current_user, student=record)
-    return _record_page(record)
+    record = read_student(current_user, student_id)
+    return render_template("registry/student.html", **_record_context(record))
 
 
 @blueprint.post("/students/<int:student_id>/reveal")
 @requires(Permission.DOCUMENT_REVEAL)
 def reveal_document(student_id: int):
     """Show the full document number once, to verify it against a paper document."""
-    record = get_visible_student(current_user, student_id)
-    record_event(AuditTag.STUDENT_DOCUMENT_REVEALED, actor=current_user, student=record)
-    return _record_page(record, reveal=True)
+    record = reveal_document_number(current_user, student_id)
+    return render_template("registry/student.html", **_record_context(record, reveal=True))
 
 
 @blueprint.post("/students/<int:student_id>/codes")
@@ -68,21 +61,17 @@ def reveal_document(student_id: int):
 def issue_code(student_id: int):
     record = get_visible_student(current_user, student_id)
     try:
-        relation = Relation(request.form.get("relation", ""))
-    except ValueError:
-        relation = Relation.OTHER
-    try:
         issued, code = links.issue_code(
             record,
             forms.text("guardian_name", max_length=50),
             forms.text("guardian_mobile", max_length=20),
-            relation,
+            request.form.get("relation", ""),
             current_user,
         )
     except DomainError as error:
-        flash(error.message, "error")
-        return _record_page(record, status=error.status)
-    return _record_page(record, new_code=code, new_code_for=issued)
+        return render_form_error("registry/student.html", error, **_record_context(record))
+    context = _record_context(record, new_code=code, new_code_for=issued)
+    return render_template("registry/student.html", **context)
 
 
 @blueprint.post("/students/<int:student_id>/codes/<int:code_id>/revoke")

@@ -151,3 +151,17 @@ def test_guardian_mobile_numbers_are_full_for_the_school_and_masked_above_it(cli
     sign_in(county, "county.east")
     page = county.get(page_path).get_data(as_text=True)
     assert "13911112222" not in page and "139****2222" in page
+
+
+def test_an_unknown_relation_issues_no_code(client, school):
+    sign_in(client, "reg.east")
+    page_path = f"/staff/students/{school['mine']}"
+    response = post_form(
+        client,
+        f"{page_path}/codes",
+        {"guardian_name": "刘舅舅", "guardian_mobile": "13900001111", "relation": "uncle"},
+        form_page=page_path,
+    )
+    assert response.status_code == 400
+    assert "请选择与孩子的关系" in response.get_data(as_text=True)
+    assert db.session.scalar(select(BindingCode).where(BindingCode.student_id == school["mine"])) is None
