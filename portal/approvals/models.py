@@ -96,7 +96,6 @@ class Case(db.Model):
     def state_enum(self) -> CaseState:
         return CaseState(self.state)
 
-    @property
     def current_step(self) -> Step | None:
         return next((s for s in self.steps if s.state == StepState.PENDING), None)
 

@@ -80,10 +80,6 @@ class OrgUnit(db.Model):
     def level_enum(self) -> OrgLevel:
         return OrgLevel(self.level)
 
-    def contains(self, other: OrgUnit) -> bool:
-        """Whether `other` is this unit or lies under it."""
-        return other.path.startswith(self.path)
-
     def ancestor_at(self, level: OrgLevel) -> OrgUnit | None:
         """The unit at `level` on the way up from here (itself included)."""
         unit: OrgUnit | None = self

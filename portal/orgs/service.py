@@ -33,7 +33,3 @@ def add_unit(
 def subtree_ids(unit: OrgUnit):
     """A subquery of the ids of `unit` and every unit under it."""
     return select(OrgUnit.id).where(OrgUnit.path.startswith(unit.path, autoescape=True))
-
-
-def get_by_code(code: str) -> OrgUnit | None:
-    return db.session.scalar(select(OrgUnit).where(OrgUnit.code == code))

@@ -219,20 +219,6 @@ def _embedded_birth_date(number: str) -> date:
     return born
 
 
-def birth_date_from_number(number: str) -> date:
-    """The birth date embedded in an 18-character ID-like number."""
-    normalized = normalize_document_number(number)
-    try:
-        if len(normalized) != ID_LENGTH:
-            raise _Fault("bad_length", length=len(normalized))
-        if not normalized[6:14].isascii() or not normalized[6:14].isdigit():
-            raise _Fault("bad_format")
-        return _embedded_birth_date(normalized)
-    except _Fault as fault:
-        expected = _EXPECTED_SHAPES[DocumentType.RESIDENT_ID]
-        raise _refusal(fault, "document", _DOCUMENT_MESSAGES, expected=expected) from None
-
-
 def gender_from_number(number: str) -> Gender:
     """The gender encoded by the parity of the 17th character of an ID-like number."""
     return Gender.MALE if int(number[16]) % 2 else Gender.FEMALE

@@ -14,7 +14,6 @@ from portal.errors import ValidationFailed
 from portal.registry.documents import (
     DocumentType,
     Gender,
-    birth_date_from_number,
     gender_from_number,
     mod11_2_check_character,
     normalize_document_number,
@@ -173,7 +172,6 @@ def test_gender_given_as_plain_code():
 def test_made_resident_id_validates_and_round_trips(region, birth, sequence, gender):
     number = make_resident_id(region, birth, sequence, gender)
     assert validate_document(DocumentType.RESIDENT_ID, number, birth_date=birth, gender=gender)
-    assert birth_date_from_number(number) == birth
     assert gender_from_number(number) is gender
     assert number[:6] == region
 
@@ -216,19 +214,6 @@ def test_any_single_substitution_breaks_the_check(region, birth, sequence, gende
     assert mod11_2_check_character(mutant[:17]) != mutant[17]
     with pytest.raises(ValidationFailed):
         validate_document(DocumentType.RESIDENT_ID, mutant)
-
-
-# --- birth date helper --------------------------------------------------------------
-
-
-def test_birth_date_from_number():
-    assert birth_date_from_number(KNOWN_GOOD) == date(1949, 12, 31)
-    with pytest.raises(ValidationFailed) as caught:
-        birth_date_from_number(KNOWN_GOOD[:17])
-    assert caught.value.code == "document.bad_length"
-    with pytest.raises(ValidationFailed) as caught:
-        birth_date_from_number("110105" + "20100230" + "1234")
-    assert caught.value.code == "document.bad_birth_date"
 
 
 # --- Hong Kong / Macao / Taiwan -----------------------------------------------------
