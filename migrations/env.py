@@ -12,7 +12,7 @@ database = current_app.extensions["migrate"].db
 
 
 def _configure(**options) -> None:
-    # configure_args carries render_as_batch and compare_type from portal/web.py.
+    # configure_args: render_as_batch from portal/web.py, compare_type from Flask-Migrate's defaults.
     context.configure(
         target_metadata=database.metadata,
         **current_app.extensions["migrate"].configure_args | options,

@@ -151,6 +151,7 @@ def register_template_helpers(app: Flask) -> None:
     from portal.guardians.models import Relation
     from portal.registry.codes import ethnicity_name
     from portal.registry.masking import mask_document_number, mask_mobile, mask_student_number
+    from portal.registry.models import grade_label
     from portal.registry.status import Status
     from portal.security.permissions import Permission, has_permission
 
@@ -162,6 +163,7 @@ def register_template_helpers(app: Flask) -> None:
         ethnicity_name=ethnicity_name,
         relation_label=lambda code: _enum_label(Relation, code),
         role_label=step_role_label,
+        grade_label=grade_label,
         case_kind_label=case_kind_label,
         can=lambda permission: has_permission(current_user, Permission(permission)),
     )

@@ -14,7 +14,7 @@ echo "== migrations, templates and translations are checked inside the suite"
 echo "== pytest on SQLite"
 env -u TEST_DATABASE_URL "$BIN/python" -m pytest "$@"
 
-if "$BIN/python" scripts/ensure_database.py "$PG_ADMIN_URL" xueji_test; then
+if "$BIN/python" scripts/ensure_database.py "$PG_ADMIN_URL" "${PG_TEST_URL##*/}"; then
   echo "== pytest on PostgreSQL"
   TEST_DATABASE_URL="$PG_TEST_URL" "$BIN/python" -m pytest "$@"
 elif [[ "${CI:-}" == "true" ]]; then

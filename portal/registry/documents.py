@@ -1,4 +1,6 @@
-"""Identity documents and national student numbers (学籍号): checks, masking, synthetic data.
+"""Identity documents and national student numbers (学籍号): the checks.
+
+Masking lives in `masking.py`, synthetic numbers for demos and tests in `synthetic.py`.
 
 Pure functions: no database, no Flask app. Every refusal is a ``ValidationFailed``
 with a stable code (``document.*`` or ``student_number.*``) and a message a parent

@@ -40,6 +40,10 @@ GRADE_LABELS = {
 }
 
 
+def grade_label(grade: int) -> str:
+    return str(GRADE_LABELS.get(grade, grade))
+
+
 class Student(db.Model):
     """One person's registry record: one person, one record (M-9, M-12)."""
 
@@ -87,7 +91,7 @@ class Student(db.Model):
 
     @property
     def grade_label(self) -> str:
-        return str(GRADE_LABELS.get(self.grade, self.grade))
+        return grade_label(self.grade)
 
 
 class HistoryKind(enum.StrEnum):
