@@ -5,9 +5,17 @@ from __future__ import annotations
 import logging
 import re
 
-# 18-character ID-like numbers (optionally behind a G/J/L student-number prefix),
-# 11-digit mobile numbers, and 15-character permanent-residence numbers.
-_SENSITIVE = re.compile(r"(?<![0-9A-Za-z])(?:[GJL]?\d{17}[\dXx]|1\d{10}|[A-Z]{3}\d{12})(?![0-9A-Za-z])")
+# 18-character ID-like numbers (optionally behind a G/J/L student-number prefix), L numbers,
+# 15-character permanent-residence numbers, travel permits and passports (one or two letters
+# then 7–10 digits), and mobile numbers as people write them (+86, spaces, dashes).
+_SENSITIVE = re.compile(
+    r"(?<![0-9A-Za-z])(?:"
+    r"[GJL]?\d{17}[\dXx]"
+    r"|[A-Z]{3}\d{12}"
+    r"|[A-Z]{1,2}\d{7,10}"
+    r"|(?:\+?86[\s-]?)?1\d{2}[\s-]?\d{4}[\s-]?\d{4}"
+    r")(?![0-9A-Za-z])"
+)
 
 
 # Search terms in access-log request lines may be a child's name.

@@ -37,3 +37,16 @@ def test_gunicorn_access_lines_never_carry_query_strings():
     # %(r)s is the whole request line, %(q)s the query string, %(f)s the referer (may hold one).
     assert "%(U)s" in fmt
     assert not any(token in fmt for token in ("%(r)s", "%(q)s", "%(f)s"))
+
+
+def test_numbers_written_the_way_people_write_them_are_redacted():
+    for written in (
+        "+8613800138000",
+        "+86 138 0013 8000",
+        "138 0013 8000",
+        "138-0013-8000",
+        "E12345678",
+        "H1234567890",
+        "USA150701123456",
+    ):
+        assert scrub(f"value {written} end") == "value [redacted] end", written
