@@ -26,6 +26,7 @@ from portal.security.scope import get_visible_student, visible_students
 
 KEY_FIELDS = frozenset({"name", "gender", "birth_date", "document_type", "document_number"})
 EDITABLE_FIELDS = KEY_FIELDS | {
+    "student_number",  # a J or L number becomes G; the old one stays in the history (N16)
     "ethnicity",
     "hukou_region_code",
     "grade",
@@ -157,6 +158,7 @@ def change_fields(student: Student, changes: dict, actor, *, reason: str, case=N
     if unknown:
         raise ValidationFailed("student.field_not_editable", _l("This field cannot be changed here."))
     locked = _lock(student)
+    changes = _validated_changes(locked, changes)
     before = {name: _jsonable(getattr(locked, name)) for name in changes}
     for name, value in changes.items():
         setattr(locked, name, value)
@@ -165,6 +167,18 @@ def change_fields(student: Student, changes: dict, actor, *, reason: str, case=N
     record_event(
         AuditTag.STUDENT_FIELDS_CHANGED, actor=actor, student=locked, case=case, fields=sorted(changes)
     )
+
+
+def _validated_changes(student: Student, changes: dict) -> dict:
+    """The changes, normalized, if the record they produce passes every check enrollment does."""
+    merged = {name: changes.get(name, getattr(student, name)) for name in NewStudent.__dataclass_fields__}
+    fields = _validated_fields(NewStudent(**merged))
+    document = (fields["document_type"], fields["document_number"])
+    if document != (student.document_type, student.document_number):
+        _refuse_duplicate_document(*document)
+    if fields["student_number"] != student.student_number:
+        _refuse_duplicate_student_number(fields["student_number"])
+    return {name: fields[name] for name in changes}
 
 
 def _lock(student: Student) -> Student:

@@ -123,3 +123,43 @@ def test_status_cannot_be_changed_as_a_field(tree):
     with pytest.raises(ValidationFailed) as refused:
         change_fields(student, {"status": "graduated"}, None, reason="")
     assert refused.value.code == "student.field_not_editable"
+
+
+def test_a_key_field_change_is_checked_like_an_enrollment_and_refusal_changes_nothing(tree):
+    student = make_student(tree.school, birth=date(2016, 3, 14))
+    wrong_check = student.document_number[:-1] + ("0" if student.document_number[-1] != "0" else "1")
+    entries = len(history_of(student))
+    for changes, code in (
+        ({"document_number": wrong_check}, "document.bad_check_character"),
+        ({"birth_date": date(2016, 3, 15)}, "document.birth_date_mismatch"),
+        ({"gender": Gender.FEMALE}, "document.gender_mismatch"),
+        ({"grade": 13}, "student.bad_grade"),
+    ):
+        with pytest.raises(ValidationFailed) as refused:
+            change_fields(student, changes, None, reason="correction")
+        assert refused.value.code == code
+    assert len(history_of(student)) == entries
+
+
+def test_a_corrected_id_number_needs_the_matching_g_number(tree):
+    student = make_student(tree.school, birth=date(2016, 3, 14))
+    corrected = make_resident_id("340102", date(2016, 3, 14), 88, Gender.MALE)
+    with pytest.raises(ValidationFailed) as refused:
+        change_fields(student, {"document_number": corrected}, None, reason="户籍更正")
+    assert refused.value.code == "student_number.document_mismatch"
+    change_fields(
+        student,
+        {"document_number": corrected, "student_number": "g" + corrected},
+        None,
+        reason="户籍更正",
+    )
+    assert (student.document_number, student.student_number) == (corrected, "G" + corrected)
+
+
+def test_a_correction_cannot_take_another_persons_document_number(tree):
+    first = make_student(tree.school)
+    second = make_student(tree.school)
+    taken = {"document_number": first.document_number, "student_number": "G" + first.document_number}
+    with pytest.raises(Conflict) as refused:
+        change_fields(second, taken, None, reason="")
+    assert refused.value.code == "student.duplicate_document"
