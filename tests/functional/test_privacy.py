@@ -239,7 +239,10 @@ def _correct_document_number(people) -> tuple[str, str]:
     new = make_resident_id("110105", BIRTH, 777, Gender.MALE)
     assert new != old
     change_fields(
-        child, {"document_number": new}, db.session.get(User, people["registrar"]), reason="户籍证明更正"
+        child,
+        {"document_number": new, "student_number": "G" + new},  # a G number follows the ID number
+        db.session.get(User, people["registrar"]),
+        reason="户籍证明更正",
     )
     db.session.commit()
     return old, new
