@@ -38,6 +38,13 @@ def _tags(student_id: int) -> list[str]:
     ).all()
 
 
+def _issue_code(client, student_id: int, mobile: str, *, name: str = "刘爸爸", relation: str = "father"):
+    """Post the record page's "issue a binding code" form, as the browser would."""
+    page_path = f"/staff/students/{student_id}"
+    form = {"guardian_name": name, "guardian_mobile": mobile, "relation": relation}
+    return post_form(client, f"{page_path}/codes", form, form_page=page_path)
+
+
 def test_school_registrar_sees_only_their_school(client, school):
     sign_in(client, "reg.east")
     page = client.get("/staff/students?q=刘").get_data(as_text=True)
@@ -84,13 +91,7 @@ def test_issue_a_code_then_revoke_the_link_it_made(client, school):
     from portal.registry.models import Student
 
     sign_in(client, "reg.east")
-    page_path = f"/staff/students/{school['mine']}"
-    response = post_form(
-        client,
-        f"{page_path}/codes",
-        {"guardian_name": "刘爸爸", "guardian_mobile": "139 0000 1111", "relation": "father"},
-        form_page=page_path,
-    )
+    response = _issue_code(client, school["mine"], "139 0000 1111")
     assert response.status_code == 200
     code = re.search(r'data-binding-code="([A-Z0-9]{8})"', response.get_data(as_text=True))
     assert code, "the new code is shown once"
@@ -99,6 +100,7 @@ def test_issue_a_code_then_revoke_the_link_it_made(client, school):
     link = redeem_code(guardian, code.group(1), birth)
     db.session.commit()
 
+    page_path = f"/staff/students/{school['mine']}"
     response = post_form(client, f"{page_path}/links/{link.id}/revoke", {}, form_page=page_path)
     assert response.status_code == 302
     assert db.session.get(GuardianLink, link.id).revoked_at is not None
@@ -107,26 +109,14 @@ def test_issue_a_code_then_revoke_the_link_it_made(client, school):
 
 def test_a_bad_mobile_number_issues_no_code(client, school):
     sign_in(client, "reg.east")
-    page_path = f"/staff/students/{school['mine']}"
-    response = post_form(
-        client,
-        f"{page_path}/codes",
-        {"guardian_name": "刘爸爸", "guardian_mobile": "12345", "relation": "father"},
-        form_page=page_path,
-    )
+    response = _issue_code(client, school["mine"], "12345")
     assert response.status_code == 400
     assert db.session.scalar(select(BindingCode).where(BindingCode.student_id == school["mine"])) is None
 
 
 def test_county_registrar_cannot_manage_links(client, school):
     sign_in(client, "county.east")
-    page_path = f"/staff/students/{school['mine']}"
-    response = post_form(
-        client,
-        f"{page_path}/codes",
-        {"guardian_name": "刘爸爸", "guardian_mobile": "13900001111", "relation": "father"},
-        form_page=page_path,
-    )
+    response = _issue_code(client, school["mine"], "13900001111")
     assert response.status_code == 403
 
 
@@ -155,13 +145,7 @@ def test_guardian_mobile_numbers_are_full_for_the_school_and_masked_above_it(cli
 
 def test_an_unknown_relation_issues_no_code(client, school):
     sign_in(client, "reg.east")
-    page_path = f"/staff/students/{school['mine']}"
-    response = post_form(
-        client,
-        f"{page_path}/codes",
-        {"guardian_name": "刘舅舅", "guardian_mobile": "13900001111", "relation": "uncle"},
-        form_page=page_path,
-    )
+    response = _issue_code(client, school["mine"], "13900001111", name="刘舅舅", relation="uncle")
     assert response.status_code == 400
     assert "请选择与孩子的关系" in response.get_data(as_text=True)
     assert db.session.scalar(select(BindingCode).where(BindingCode.student_id == school["mine"])) is None
