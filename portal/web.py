@@ -101,22 +101,16 @@ def register_request_hooks(app: Flask) -> None:
 
 
 def register_error_handlers(app: Flask) -> None:
-    from api.errors import problem_response
-
     @app.errorhandler(DomainError)
     def domain_error(error: DomainError):
         """Only reached where a view did not handle the error itself."""
         g.keep_bookkeeping = error.keep_bookkeeping
-        if request.blueprint == "api":
-            return problem_response(error.status, error.code, error.message)
-        return render_template("error.html", message=error.message, code=error.code), error.status
+        return _error_response(error.status, error.code, error.message)
 
     @app.errorhandler(CSRFError)
-    def csrf_error(error: CSRFError):
-        message = str(_l("This form has expired. Please go back, reload the page and try again."))
-        if request.blueprint == "api":
-            return problem_response(400, "request.csrf_failed", message)
-        return render_template("error.html", message=message, code="request.csrf_failed"), 400
+    def csrf_error(_error: CSRFError):
+        message = _l("This form has expired. Please go back, reload the page and try again.")
+        return _error_response(400, "request.csrf_failed", message)
 
     for status, code, message in (
         (403, "request.forbidden", _l("You may not do this.")),
@@ -129,14 +123,16 @@ def register_error_handlers(app: Flask) -> None:
 
 
 def _http_error_handler(status: int, code: str, message):
+    return lambda _error: _error_response(status, code, message)
+
+
+def _error_response(status: int, code: str, message):
+    """problem+json for the API (also for URLs under it that matched no route), a page otherwise."""
     from api.errors import problem_response
 
-    def handle(error):
-        if request.blueprint == "api" or request.path.startswith("/api/"):
-            return problem_response(status, code, str(message))
-        return render_template("error.html", message=message, code=code), status
-
-    return handle
+    if request.blueprint == "api" or request.path.startswith("/api/"):
+        return problem_response(status, code, str(message))
+    return render_template("error.html", message=message, code=code), status
 
 
 def render_form_error(template: str, error: DomainError, **context):
