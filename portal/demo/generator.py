@@ -19,7 +19,7 @@ from portal.accounts.models import Role, User
 from portal.accounts.passwords import hash_password
 from portal.extensions import db
 from portal.guardians.models import BindingCode, GuardianLink, Relation
-from portal.orgs.models import OrgLevel, OrgUnit, SchoolStage
+from portal.orgs.models import STAGE_GRADES, OrgLevel, OrgUnit, SchoolStage
 from portal.provinces.models import ProvinceRule, TimeoutPolicy
 from portal.registry.documents import DocumentType, Gender
 from portal.registry.models import HistoryKind, Student, StudentHistory
@@ -63,13 +63,6 @@ SCHOOL_PLAN = (  # per county, in order: the first county's first school is the 
     (SchoolStage.SENIOR, "第一中学"),
 )
 EXTRA_SCHOOLS = ((SchoolStage.SPECIAL, "特殊教育学校"), (SchoolStage.CORRECTIONAL, "专门学校"))
-STAGE_GRADES = {
-    SchoolStage.PRIMARY: range(1, 7),
-    SchoolStage.JUNIOR: range(7, 10),
-    SchoolStage.SENIOR: range(10, 13),
-    SchoolStage.SPECIAL: range(1, 10),
-    SchoolStage.CORRECTIONAL: range(7, 10),
-}
 # Household registrations come from all over China (migrant families: 人籍分离 is common).
 HUKOU_REGIONS = (
     "340102",

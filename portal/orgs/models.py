@@ -58,6 +58,16 @@ STAGE_LABELS = {
 }
 
 
+# The grades each kind of school teaches (1–6 primary, 7–9 junior, 10–12 senior high).
+STAGE_GRADES = {
+    SchoolStage.PRIMARY: range(1, 7),
+    SchoolStage.JUNIOR: range(7, 10),
+    SchoolStage.SENIOR: range(10, 13),
+    SchoolStage.SPECIAL: range(1, 10),
+    SchoolStage.CORRECTIONAL: range(7, 10),
+}
+
+
 class OrgUnit(db.Model):
     """One unit of the tree; `path` holds the codes from the root down, for subtree queries."""
 

@@ -13,7 +13,7 @@ from portal.demo.generator import DEMO_PASSWORD, DEMO_SIGN_INS, generate, is_emp
 from portal.extensions import db
 from portal.guardians.models import BindingCode, GuardianLink
 from portal.guardians.service import redeem_code
-from portal.orgs.models import OrgLevel, OrgUnit, SchoolStage
+from portal.orgs.models import STAGE_GRADES, OrgLevel, OrgUnit, SchoolStage
 from portal.registry.documents import (
     DocumentType,
     Gender,
@@ -25,13 +25,6 @@ from portal.registry.status import FIRST_SENIOR_HIGH_GRADE, Status
 from tests.factories import make_guardian, make_student
 
 DEMO_MOBILE = "13800138000"
-STAGE_GRADES = {
-    SchoolStage.PRIMARY: range(1, 7),
-    SchoolStage.JUNIOR: range(7, 10),
-    SchoolStage.SENIOR: range(10, 13),
-    SchoolStage.SPECIAL: range(1, 10),
-    SchoolStage.CORRECTIONAL: range(7, 10),
-}
 
 
 def _generate(students: int, seed: int):
