@@ -23,11 +23,11 @@ catalog: $(STAMP)
 	$(BIN)/pybabel update -i portal/translations/messages.pot -d portal/translations --no-fuzzy-matching \
 		--ignore-obsolete
 
-## Run the portal on http://localhost:$(PORT) with an embedded SQLite database and demo data.
+## Run the portal on http://localhost:$(PORT) with an embedded SQLite database and demo data,
+## and the background job consumer beside it (Ctrl-C stops both).
 run: $(STAMP) translations
 	PORTAL_ENV=development FLASK_APP=wsgi $(BIN)/flask portal setup --address http://localhost:$(PORT)
-	PORTAL_ENV=development $(BIN)/gunicorn --bind 127.0.0.1:$(PORT) --workers 2 \
-		--access-logfile - wsgi:app
+	PORTAL_ENV=development FLASK_APP=wsgi $(BIN)/flask portal serve --port $(PORT)
 
 ## Run the whole suite: lint, then every test on SQLite and on PostgreSQL.
 test: $(STAMP) translations
@@ -39,7 +39,7 @@ lint: $(STAMP)
 format: $(STAMP)
 	$(BIN)/ruff format .
 
-## Benchmark the guardian home and staff search against a bare endpoint (PostgreSQL, 1M students).
+## Benchmark the hot pages against a bare endpoint and the framework-limit page (PostgreSQL, 1M students).
 bench: $(STAMP) translations
 	$(BIN)/python benchmarks/pages.py
 

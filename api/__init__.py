@@ -4,4 +4,4 @@ from flask import Blueprint
 
 blueprint = Blueprint("api", __name__)
 
-from api import resources  # noqa: E402,F401  (registers the routes on the blueprint)
+from api import corrections, identity, inbox, oversight, requests, resources, transfers  # noqa: E402,F401  (register the routes on the blueprint)

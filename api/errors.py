@@ -5,16 +5,17 @@ from __future__ import annotations
 from flask import jsonify
 
 
-def problem_response(status: int, code: str, detail: str):
-    response = jsonify(
-        {
-            "type": f"https://xueji.example/problems/{code}",
-            "title": code,
-            "status": status,
-            "code": code,
-            "detail": detail,
-        }
-    )
+def problem_response(status: int, code: str, detail: str, incident: str | None = None):
+    body = {
+        "type": f"https://xueji.example/problems/{code}",
+        "title": code,
+        "status": status,
+        "code": code,
+        "detail": detail,
+    }
+    if incident:
+        body["incident"] = incident
+    response = jsonify(body)
     response.status_code = status
     response.mimetype = "application/problem+json"
     return response

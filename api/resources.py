@@ -97,7 +97,12 @@ def students():
       summary: Search students by exact student number or name prefix
       parameters:
         - {in: query, name: q, schema: {type: string}}
-        - {in: query, name: page, schema: {type: integer, minimum: 1}}
+        - in: query
+          name: cursor
+          description: >-
+            Keyset pagination: pass the previous page's `next_cursor` to get the next page
+            (every page costs the same, however deep). Omit it for the first page.
+          schema: {type: string, pattern: '^[1-9][0-9]{0,8}$'}
       responses:
         200:
           description: OK
@@ -107,9 +112,8 @@ def students():
           content: {application/problem+json: {schema: ProblemSchema}}
     """
     query = request.args.get("q", "").strip()[:40]
-    page = search_students(
-        current_user, query, page=forms.int_field("page", default=1, minimum=1, maximum=10_000)
-    )
+    cursor = forms.query_int("cursor", default=None, minimum=1, maximum=forms.MAX_CURSOR)
+    page = search_students(current_user, query, after=cursor)
     return jsonify(StudentSearchSchema().dump(page))
 
 

@@ -4,7 +4,15 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields
 
+from portal import clock
 from portal.registry.masking import mask_document_number, mask_record_values, mask_student_number
+
+
+class AwareDateTime(fields.DateTime):
+    """A moment with its time zone always written out (SQLite hands back naive UTC values)."""
+
+    def _serialize(self, value, attr, obj, **kwargs):
+        return None if value is None else clock.aware(value).isoformat()
 
 
 class SchoolSchema(Schema):
@@ -35,13 +43,13 @@ class CaseSchema(Schema):
     id = fields.Integer()
     kind = fields.String()
     state = fields.String()
-    opened_at = fields.DateTime()
+    opened_at = AwareDateTime()
     steps = fields.List(fields.Nested(StepSchema))
 
 
 class HistoryEntrySchema(Schema):
     kind = fields.String()
-    at = fields.DateTime()
+    at = AwareDateTime()
     before = fields.Function(
         lambda entry: mask_record_values(entry.before),
         metadata={"type": "object", "description": "numbers masked"},
@@ -111,12 +119,17 @@ class StaffStudentSchema(Schema):
 
 
 class StudentSearchSchema(Schema):
-    page = fields.Integer()
     has_next = fields.Boolean()
+    next_cursor = fields.Function(
+        lambda page: None if page.next_cursor is None else str(page.next_cursor),
+        allow_none=True,
+        metadata={"description": "pass as `cursor` for the next page; null on the last page"},
+    )
     students = fields.List(fields.Nested(StaffStudentSummarySchema))
 
 
 class ProblemSchema(Schema):
+    incident = fields.String(metadata={"description": "set on unexpected errors: quote it to the help desk"})
     type = fields.String()
     title = fields.String()
     status = fields.Integer()

@@ -31,6 +31,8 @@ def create_app(overrides: dict | None = None) -> Flask:
     web.register_template_helpers(app)
 
     from portal.cli import register_cli
+    from portal.requests import register_request_kinds
 
     register_cli(app)
+    register_request_kinds()
     return app

@@ -5,21 +5,27 @@ from __future__ import annotations
 import logging
 import re
 
-# 18-character ID-like numbers (optionally behind a G/J/L student-number prefix), L numbers,
+# 18-character ID-like numbers (a G/J/L student-number prefix is just a letter before them),
 # 15-character permanent-residence numbers, travel permits and passports (one or two letters
 # then 7–10 digits), and mobile numbers as people write them (+86, spaces, dashes).
+# Digit runs are bounded by digits only: a number glued to letters ("id110101...X&", "tel13800138000")
+# is still a number; an X right after 17 digits is the check character, whatever follows.
 _SENSITIVE = re.compile(
-    r"(?<![0-9A-Za-z])(?:"
+    r"(?<!\d)(?:"
     r"[GJL]?\d{17}[\dXx]"
-    r"|[A-Z]{3}\d{12}"
-    r"|[A-Z]{1,2}\d{7,10}"
     r"|(?:\+?86[\s-]?)?1\d{2}[\s-]?\d{4}[\s-]?\d{4}"
-    r")(?![0-9A-Za-z])"
+    r")(?!\d)"
+    r"|(?<![0-9A-Za-z])(?:[A-Z]{3}\d{12}|[A-Z]{1,2}\d{7,10})(?!\d)"
 )
 
 
 # Search terms in access-log request lines may be a child's name.
 _QUERY_VALUES = re.compile(r"([?&](?:q|name)=)[^&\s\"]*")
+
+
+def contains_sensitive_number(text: str) -> bool:
+    """Whether `text` holds anything shaped like an ID, student, document or mobile number."""
+    return _SENSITIVE.search(text) is not None
 
 
 def scrub(text: str) -> str:

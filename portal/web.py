@@ -3,15 +3,30 @@
 from __future__ import annotations
 
 import logging
+import secrets
+from urllib.parse import urlsplit
 
-from flask import Flask, flash, g, has_request_context, redirect, render_template, request, url_for
-from flask_babel import get_locale
+from flask import (
+    Flask,
+    current_app,
+    flash,
+    g,
+    has_request_context,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+from flask_babel import Domain, get_locale
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException, NotFound
+from werkzeug.routing import IntegerConverter
 
 from portal.config import ROOT
-from portal.database import configure_sqlite
+from portal.database import configure_sqlite, configure_transactions, wrote_anything
 from portal.errors import DomainError
 from portal.extensions import babel, csrf, db, limiter, login_manager, migrate
 
@@ -25,11 +40,55 @@ CONTENT_SECURITY_POLICY = (
 )
 
 
+# The largest id any table holds: primary keys are INTEGER, 32-bit on PostgreSQL (which
+# refuses to compare them with a larger parameter rather than finding nothing).
+MAX_ID = 2**31 - 1
+
+log = logging.getLogger(__name__)
+
+
+class IdConverter(IntegerConverter):
+    """`<int:...>` in every route: a number no table can hold is simply not found (404).
+
+    Without the bound, SQLite raises OverflowError for a 65-bit id and PostgreSQL an
+    out-of-range error for anything past 32 bits, and the page answered 500.
+    """
+
+    def to_python(self, value: str) -> int:
+        number = int(value)
+        if number > MAX_ID:
+            # Not found, at once, whatever the method: a refused match (ValidationError) on a
+            # path that another method's rule matched would make Werkzeug answer 405 instead.
+            raise NotFound()
+        return number
+
+
 def select_locale() -> str:
     if not has_request_context():
         return "zh_Hans"  # CLI and background work speak the default language
     chosen = request.cookies.get(LANGUAGE_COOKIE)
     return chosen if chosen in LANGUAGES else "zh_Hans"
+
+
+class _LocaleCachedDomain(Domain):
+    """Flask-Babel's message domain, finding a request's translations in one step.
+
+    Every `gettext` (and every lazy label turned into text) asked Flask-Babel for the
+    request's context three times, the locale and the domain included: a page of 20
+    search results paid that 40 times. The translations are kept with the locale they
+    were found for; a changed locale (`force_locale`) finds its own.
+    """
+
+    def get_translations(self):
+        state = g.get("_flask_babel") if has_request_context() else None
+        locale = getattr(state, "babel_locale", None)
+        found = getattr(state, "portal_translations", None)
+        if found is not None and found[0] is locale:
+            return found[1]
+        translations = super().get_translations()
+        if state is not None:  # the first call also settled the locale
+            state.portal_translations = (state.babel_locale, translations)
+        return translations
 
 
 def init_extensions(app: Flask) -> None:
@@ -39,65 +98,123 @@ def init_extensions(app: Flask) -> None:
     db.init_app(app)
     with app.app_context():
         configure_sqlite(db.engine)
+        configure_transactions(db.engine)
     # Batch mode lets later migrations alter tables on SQLite too.
     migrate.init_app(app, db, directory=str(ROOT / "migrations"), render_as_batch=True)
     login_manager.init_app(app)
     login_manager.login_view = "accounts.sign_in"
     login_manager.login_message = _l("Please sign in first.")
+    login_manager.unauthorized_handler(ask_to_sign_in)
     # "basic", not "strong": strong ties the session to the IP address, and a phone moving
     # between Wi-Fi and mobile data would be signed out on every switch.
     login_manager.session_protection = "basic"
     csrf.init_app(app)
     babel.init_app(app, locale_selector=select_locale)
+    babel.domain_instance = _LocaleCachedDomain()
     limiter.init_app(app)
     install_log_scrubber(logging.getLogger())
 
     @login_manager.user_loader
     def load_user(session_id: str):
-        from portal.accounts.models import User
         from portal.accounts.service import note_activity
+        from portal.accounts.sessions import user_of_session
 
-        user_id, _, token = session_id.partition(":")
-        user = db.session.get(User, int(user_id)) if user_id.isdigit() else None
-        if user is None or token != user.session_token:
+        # "id:token:key": one indexed lookup of the session row by its key, joined to the
+        # user's own narrow row (portal/accounts/sessions.py); an ended session or a changed
+        # token finds no one. This runs on every signed-in request: keep it one statement.
+        user = user_of_session(session_id)
+        if user is None:
             return None
         note_activity(user)
         return user
 
 
 def register_blueprints(app: Flask) -> None:
+    app.url_map.converters["int"] = IdConverter  # before any route is added
     from api import blueprint as api_blueprint
+    from portal.accounts.getting_in_views import blueprint as getting_in
+    from portal.accounts.passkey_views import blueprint as passkeys
+    from portal.accounts.staff_views import blueprint as staff_accounts
     from portal.accounts.views import blueprint as accounts
+    from portal.corrections.views import blueprint as corrections
+    from portal.evidence.views import blueprint as evidence
     from portal.guardians.views import blueprint as guardians
+    from portal.identity.views import blueprint as identity
+    from portal.notifications.views import blueprint as inbox
+    from portal.oversight.views import blueprint as oversight
     from portal.provinces.views import blueprint as provinces
     from portal.registry.views import blueprint as registry
+    from portal.requests.views import blueprint as requests
+    from portal.transfers.views import blueprint as transfers
 
-    for blueprint in (accounts, guardians, registry, provinces):
+    for blueprint in (
+        accounts,
+        passkeys,
+        getting_in,
+        staff_accounts,
+        guardians,
+        registry,
+        provinces,
+        inbox,
+        evidence,
+        identity,
+        oversight,
+        corrections,
+        requests,
+        transfers,
+    ):
         app.register_blueprint(blueprint)
     app.register_blueprint(api_blueprint, url_prefix="/api/v1")
 
 
 def register_request_hooks(app: Flask) -> None:
+    @app.before_request
+    def refuse_nul_characters():
+        """No honest input holds U+0000, and PostgreSQL text cannot store it (it would be a 500)."""
+        if _carries_nul():
+            message = _l("The input contains a character that cannot be accepted.")
+            return _error_response(400, "request.nul_character", message)
+        return None
+
     @app.after_request
     def commit_or_roll_back(response):
-        """One commit per request: a success commits, anything else changes nothing."""
+        """One commit per request: a success commits, anything else changes nothing.
+
+        A request that wrote nothing has no transaction open (portal/database.py) and
+        sends no COMMIT.
+        """
         if response.status_code < 400 or g.get("keep_bookkeeping"):
-            db.session.commit()
+            if wrote_anything(db.session()):
+                db.session.commit()
         else:
             db.session.rollback()
         return response
 
+    static_headers = [
+        ("Content-Security-Policy", CONTENT_SECURITY_POLICY),
+        ("X-Content-Type-Options", "nosniff"),
+        ("Referrer-Policy", "same-origin"),
+        ("Permissions-Policy", "camera=(self)"),
+    ]
+    if app.config["SESSION_COOKIE_SECURE"]:  # served over HTTPS: keep it that way
+        static_headers.append(("Strict-Transport-Security", "max-age=31536000"))
+
     @app.after_request
     def security_headers(response):
-        response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
-        response.headers.setdefault("X-Content-Type-Options", "nosniff")
-        response.headers.setdefault("Referrer-Policy", "same-origin")
-        response.headers.setdefault("Permissions-Policy", "camera=(self)")
-        if app.config["SESSION_COOKIE_SECURE"]:  # served over HTTPS: keep it that way
-            response.headers.setdefault("Strict-Transport-Security", "max-age=31536000")
-        if current_user.is_authenticated:
-            response.headers.setdefault("Cache-Control", "no-store")
+        headers = response.headers
+        present = {name.lower() for name, _ in headers.items()}
+        headers.extend((name, value) for name, value in static_headers if name.lower() not in present)
+        if "cache-control" not in present and _signed_in():
+            headers["Cache-Control"] = "no-store"
         return response
+
+
+def _signed_in() -> bool:
+    """Whether the request is a signed-in one, without a user lookup the page did not need."""
+    user = g.get("_login_user")
+    if user is not None:
+        return user.is_authenticated
+    return "_user_id" in session
 
 
 def register_error_handlers(app: Flask) -> None:
@@ -109,30 +226,133 @@ def register_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(CSRFError)
     def csrf_error(_error: CSRFError):
+        if not current_user.is_authenticated and _needs_sign_in() and not request.path.startswith("/api/"):
+            return ask_to_sign_in()  # the session ended (and its form token with it) while they typed
         message = _l("This form has expired. Please go back, reload the page and try again.")
         return _error_response(400, "request.csrf_failed", message)
 
-    for status, code, message in (
-        (403, "request.forbidden", _l("You may not do this.")),
-        (404, "request.not_found", _l("This page does not exist.")),
-        (405, "request.method_not_allowed", _l("This action is not available here.")),
-        (413, "request.too_large", _l("The upload is too large.")),
-        (429, "request.too_many", _l("Too many attempts. Please wait a minute and try again.")),
-    ):
+    for status, code, message in HTTP_ERRORS:
         app.register_error_handler(status, _http_error_handler(status, code, message))
+
+    @app.errorhandler(HTTPException)
+    def other_http_error(error: HTTPException):
+        """Any other HTTP status Werkzeug raises (400, 414, 431...): still our page, our language."""
+        status = error.code or 500
+        if status >= 500:
+            return unexpected_error(error)
+        return _error_response(status, "request.bad", _l("This request could not be understood."))
+
+    @app.errorhandler(Exception)
+    def unexpected_error(error: Exception):
+        """A bug: the details go to the log under an incident id; the person gets the id only."""
+        # Two groups with a dash: never shaped like a passport number, which the log scrubber
+        # would redact (an id like "E1234567" would vanish from the very log it points into).
+        token = secrets.token_hex(4).upper()
+        incident = f"{token[:4]}-{token[4:]}"
+        db.session.rollback()  # the page below may read the database; the failed work is void
+        log.error(
+            "incident %s: unexpected error on %s %s", incident, request.method, request.path, exc_info=error
+        )
+        message = _l(
+            "Something went wrong on our side. Nothing was saved. Please try again later; "
+            "if it happens again, tell the school or the help desk the incident number %(incident)s.",
+            incident=incident,
+        )
+        return _error_response(500, "server.unexpected", message, incident=incident)
+
+
+def _needs_sign_in() -> bool:
+    from portal.security.permissions import Permission
+
+    view = current_app.view_functions.get(request.endpoint or "")
+    return getattr(view, "required_permission", Permission.PUBLIC) is not Permission.PUBLIC
+
+
+def ask_to_sign_in():
+    """Send a signed-out visitor to sign in, and back to where they were going afterwards.
+
+    A form sent after the session ended returns them to the form's page (the POST itself
+    is not replayed: nothing was saved, and they are told so in plain words).
+    """
+    if request.method == "GET":
+        flash(_l("Please sign in first."), "info")
+        back_to = request.full_path.rstrip("?")
+    else:
+        flash(
+            _l(
+                "You were signed out before the form was sent, so nothing was saved. "
+                "Please sign in again: you will come back to the form."
+            ),
+            "info",
+        )
+        back_to = form_page()
+    return redirect(url_for("accounts.sign_in", next=back_to))
+
+
+def form_page() -> str:
+    """The page that showed the form just sent: its own URL if it answers GET, else the referrer."""
+    rule = request.url_rule
+    if rule is not None and "GET" in rule.methods:
+        return request.path
+    referrer = urlsplit(request.referrer or "")
+    if referrer.netloc == request.host and referrer.path.startswith("/"):
+        return referrer.path
+    return url_for("accounts.index")
+
+
+def safe_next(target: str) -> str:
+    """Only a plain path on this site: never an open redirect."""
+    # Browsers drop tabs and newlines inside URLs, so "/\t/evil.example" is "//evil.example".
+    plain = target.isprintable() and not any(ch.isspace() or ch == "\\" for ch in target)
+    parts = urlsplit(target)
+    if plain and target.startswith("/") and not target.startswith("//") and not parts.netloc:
+        return target
+    return url_for("accounts.index")
+
+
+HTTP_ERRORS = (
+    (401, "request.unauthenticated", _l("Please sign in first.")),
+    (403, "request.forbidden", _l("You may not do this.")),
+    (404, "request.not_found", _l("This page does not exist.")),
+    (405, "request.method_not_allowed", _l("This action is not available here.")),
+    (413, "request.too_large", _l("The upload is too large.")),
+    (414, "request.uri_too_long", _l("This address is too long.")),
+    (429, "request.too_many", _l("Too many attempts. Please wait a minute and try again.")),
+)
+
+
+def _carries_nul() -> bool:
+    if "\x00" in request.path or any("\x00" in value for value in request.args.values()):
+        return True
+    if request.mimetype in ("application/x-www-form-urlencoded", "multipart/form-data"):
+        return any("\x00" in value for value in request.form.values())
+    if request.is_json:  # the raw body: a JSON string spells the character \u0000
+        body = request.get_data(cache=True)
+        return b"\\u0000" in body or b"\x00" in body
+    return False
 
 
 def _http_error_handler(status: int, code: str, message):
-    return lambda _error: _error_response(status, code, message)
+    def handle(error: HTTPException):
+        response = _error_response(status, code, message)
+        # 405 names the methods that would work (RFC 9110); Retry-After on 429.
+        for name, value in error.get_headers():
+            if name in ("Allow", "Retry-After"):
+                response.headers[name] = value
+        return response
+
+    return handle
 
 
-def _error_response(status: int, code: str, message):
+def _error_response(status: int, code: str, message, incident: str | None = None):
     """problem+json for the API (also for URLs under it that matched no route), a page otherwise."""
+    from flask import make_response
+
     from api.errors import problem_response
 
     if request.blueprint == "api" or request.path.startswith("/api/"):
-        return problem_response(status, code, str(message))
-    return render_template("error.html", message=message, code=code), status
+        return problem_response(status, code, str(message), incident=incident)
+    return make_response(render_template("error.html", message=message, code=code, incident=incident), status)
 
 
 def render_form_error(template: str, error: DomainError, **context):
@@ -145,6 +365,7 @@ def render_form_error(template: str, error: DomainError, **context):
 def register_template_helpers(app: Flask) -> None:
     from portal.approvals.kinds import case_kind_label, step_role_label
     from portal.guardians.models import Relation
+    from portal.notifications.views import unread_badge
     from portal.registry.codes import ethnicity_name
     from portal.registry.masking import mask_document_number, mask_mobile, mask_student_number
     from portal.registry.models import grade_label
@@ -162,6 +383,19 @@ def register_template_helpers(app: Flask) -> None:
         grade_label=grade_label,
         case_kind_label=case_kind_label,
         can=lambda permission: has_permission(current_user, Permission(permission)),
+        unread_messages=unread_badge,
+    )
+
+    # Flask-Babel's template callables go through get_domain() for every string a
+    # template translates (a search page translates over a hundred); the domain's
+    # translations are found once per request (_LocaleCachedDomain): go to them directly.
+    domain = babel.domain_instance
+    app.jinja_env.install_gettext_callables(
+        gettext=lambda s: domain.get_translations().ugettext(s),
+        ngettext=lambda s, p, n: domain.get_translations().ungettext(s, p, n),
+        newstyle=True,
+        pgettext=lambda c, s: domain.get_translations().upgettext(c, s),
+        npgettext=lambda c, s, p, n: domain.get_translations().unpgettext(c, s, p, n),
     )
 
     @app.context_processor

@@ -19,6 +19,9 @@ from portal import create_app
 from portal.config import config_for_tests
 from portal.extensions import db, limiter
 
+# Jobs queue in memory (portal.jobs reads this when first imported, after this line).
+os.environ.setdefault("JOBS_URL", "memory://")
+
 
 def _reset_postgres(url: str) -> None:
     engine = create_engine(url)

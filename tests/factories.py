@@ -87,6 +87,29 @@ def make_staff(role: Role, unit: OrgUnit, username: str | None = None):
     return create_staff(username or f"{role.value}.{next(_serial)}", "测试管理员", PASSWORD, role, unit)
 
 
+def approved_correction(student, requester=None):
+    """A correction case already approved, as if its route had completed: what lets the
+    registry service change a key field (service tests; the real path is portal/corrections)."""
+    from portal.approvals.models import Case, CaseState
+    from portal.extensions import db
+
+    province = student.school
+    while province.parent is not None:
+        province = province.parent
+    requester = requester or make_guardian()
+    case = Case(
+        kind="correction",
+        student_id=student.id,
+        requester_id=requester.id,
+        province_id=province.id,
+        state=CaseState.APPROVED,
+        payload={},
+    )
+    db.session.add(case)
+    db.session.flush()
+    return case
+
+
 def registrar_for(tree: Tree):
     return make_staff(Role.SCHOOL_REGISTRAR, tree.school)
 

@@ -1,7 +1,8 @@
 """Request kinds declare their route; the engine does the approving.
 
-A kind is registered once at import time. Its `route` names, in order, which
-unit acts at each step; its hooks apply the outcome to the registry.
+A kind is a declaration: its route (who acts, in order, and how: decide or file), its
+label, its check at the door, the kinds it cannot be open beside, and its effects on the
+record. Kinds are registered explicitly at start-up (`portal.requests.register_request_kinds`).
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from dataclasses import dataclass
 
 from flask_babel import lazy_gettext as _l
 
+from portal.approvals.models import StepMode
 from portal.orgs.models import OrgUnit
 
 # What a unit does at a step, as the family reads it; kinds pick from these.
@@ -21,6 +23,9 @@ STEP_ROLE_LABELS = {
     "receiving_county": _l("Receiving county"),
     "sending_school": _l("Sending school"),
     "sending_county": _l("Sending county"),
+    "receiving_province": _l("Receiving province"),
+    "sending_province": _l("Sending province"),
+    "handover": _l("Hand-over between provinces"),
 }
 
 
@@ -45,22 +50,71 @@ NATIONAL_REQUEST_KINDS = {
 class RouteStep:
     role: str  # what the unit does here, e.g. "receiving_school"; shown to the guardian
     org_unit: OrgUnit
+    mode: StepMode = StepMode.DECISION  # FILING: 备案, the unit acknowledges and cannot reject
 
 
 class RequestKind:
-    """Base for every request kind (transfer, correction, suspension ...)."""
+    """Base for every request kind (transfer, correction, suspension ...).
+
+    Only `name`, `label` and `route` are required. The engine calls, in this order:
+    `check_eligible` before anything is stored (raise a DomainError to refuse), `route`,
+    `on_open` once the case and its steps exist, then exactly one of `on_approve`,
+    `on_reject`, `on_withdraw` when the case ends; all in the request's one transaction.
+    """
 
     name: str = ""
     label = ""  # a lazy_gettext string the family reads
+    # Kinds that cannot be open for the same student at the same time as this one. The
+    # check is symmetric (either side's declaration suffices); include `name` itself for
+    # "one at a time".
+    conflicts: frozenset[str] = frozenset()
+    # The national deadline per step when the province has set none (None: the national
+    # 10 working days; deregistration: 60, M-21).
+    national_working_days: int | None = None
+    # Where the generic pages meet the kind (WAVE2: the family's "start a request" link,
+    # the staff step page's partial and decision endpoint, the family's request page).
+    family_can_start: bool = False
+    start_endpoint: str | None = None
+    review_template: str | None = None
+    decide_endpoint: str | None = None
+    summary_template: str | None = None
+    progress_endpoint: str | None = None
+
+    # Extension points the generic request pages use (WAVE2 §1).
+    # Families: the child page offers "start a request" for every kind they may start,
+    # linking to `url_for(start_endpoint, student_id=...)`.
+    family_can_start: bool = False
+    start_endpoint: str | None = None
+    # Staff step page: a Jinja partial included beside the request (context: case, step,
+    # student); decisions post to `decide_endpoint` (with step_id=...) when a kind has its own.
+    review_template: str | None = None
+    decide_endpoint: str | None = None
+    # Family request page: a partial included in the request's page (context: case, student);
+    # the family's request list links to `progress_endpoint` (with case_id=...) when set.
+    summary_template: str | None = None
+    progress_endpoint: str | None = None
+
+    def check_eligible(self, student, requester, payload: dict) -> None:
+        """Refuse, with a DomainError the family can read, a request that can never succeed."""
 
     def route(self, case) -> list[RouteStep]:
         raise NotImplementedError
 
-    def on_approved(self, case, actor) -> None:
+    def on_open(self, case, actor) -> None:
+        """Put in place what the open case means for the record (e.g. 'transfer in progress')."""
+
+    def on_step_done(self, step, actor) -> None:
+        """A step was approved, filed or timed out (e.g. the receiving school accepted a transfer)."""
+
+    def on_approve(self, case, actor) -> None:
         """Apply the approved request to the registry."""
 
-    def on_rejected(self, case, actor) -> None:
+    def on_reject(self, case, actor) -> None:
         """Undo whatever opening the case put in place."""
+
+    def on_withdraw(self, case, actor) -> None:
+        """Undo whatever opening the case put in place (by default as on rejection)."""
+        self.on_reject(case, actor)
 
 
 _KINDS: dict[str, RequestKind] = {}
@@ -86,6 +140,17 @@ def is_known_kind(name: str) -> bool:
 
 def get_kind(name: str) -> RequestKind:
     return _KINDS[name]
+
+
+def registered_kinds() -> list[RequestKind]:
+    """Every registered kind, in registration order."""
+    return list(_KINDS.values())
+
+
+def kinds_in_conflict(a: str, b: str) -> bool:
+    """Whether a case of kind `a` and one of kind `b` may not be open for one student at once."""
+    first, second = _KINDS.get(a), _KINDS.get(b)
+    return bool((first and b in first.conflicts) or (second and a in second.conflicts))
 
 
 def unregister(name: str) -> None:

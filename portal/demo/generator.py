@@ -17,6 +17,8 @@ from sqlalchemy import func, insert, select, text
 from portal import clock
 from portal.accounts.models import Role, User
 from portal.accounts.passwords import hash_password
+from portal.approvals.models import LIVE_CASE_STATES, Case
+from portal.demo.cases import add_demo_cases
 from portal.extensions import db
 from portal.guardians.models import BindingCode, GuardianLink, Relation
 from portal.orgs.models import STAGE_GRADES, OrgLevel, OrgUnit, SchoolStage
@@ -105,6 +107,7 @@ class DemoSummary:
     sign_ins: tuple = DEMO_SIGN_INS
     binding_code: dict = field(default_factory=dict)
     status_counts: dict = field(default_factory=dict)
+    case_counts: dict = field(default_factory=dict)
 
 
 def is_empty() -> bool:
@@ -124,9 +127,68 @@ def generate(students: int = 5000, seed: int = 2025) -> DemoSummary:
     summary.status_counts = _add_students(rng, schools, students, first_id)
     summary.students = students
     summary.guardians = _add_guardians(rng, first_id, students, staff_hash)
+    summary.case_counts, resuming = add_demo_cases(rng, schools, first_id)
+    counts = summary.status_counts
+    counts[Status.ATTENDING] -= resuming
+    counts[Status.SUSPENDED] = counts.get(Status.SUSPENDED, 0) + resuming
     _advance_sequences()
     summary.binding_code = _issue_demo_code(first_id + DEMO_CHILDREN - 1)
+    _add_transfers(rng, schools, first_id, students)
     return summary
+
+
+DEMO_TRANSFERS = 4  # besides the demo guardian's child's
+
+
+def _add_transfers(rng, schools, first_id: int, total: int) -> None:
+    """A few transfers in flight, one of them the demo guardian's first child's application
+    (before the receiving school), so the progress page has something to show."""
+    from portal.errors import DomainError
+    from portal.transfers import service
+
+    def elsewhere(student) -> OrgUnit | None:
+        fits = [
+            s
+            for s in schools
+            if s.parent_id != student.school.parent_id and student.grade in STAGE_GRADES[s.stage]
+        ]
+        return rng.choice(fits) if fits else None
+
+    guardian = db.session.scalar(select(User).where(User.mobile == "13800138000"))
+    candidates = db.session.scalars(
+        select(Student).where(
+            Student.id >= first_id + DEMO_CHILDREN,
+            Student.id < first_id + total,
+            Student.status == Status.ATTENDING,
+        )
+    ).all()
+    # The demo guardian's first linked child with no request open (add_demo_cases gives
+    # the other one something to follow already).
+    live = select(Case.student_id).where(Case.state.in_(list(LIVE_CASE_STATES)))
+    own = db.session.scalar(
+        select(Student)
+        .where(Student.id.in_([first_id, first_id + 1]), Student.id.not_in(live))
+        .order_by(Student.id)
+    )
+    chosen = [(own, guardian)] if own is not None else []
+    chosen += [(s, None) for s in rng.sample(candidates, min(DEMO_TRANSFERS, len(candidates)))]
+    for student, requester in chosen:
+        to_school = elsewhere(student)
+        if to_school is None:
+            continue
+        # Without a guardian, the receiving school enters it (a colleague there decides).
+        requester = requester or db.session.scalar(
+            select(User)
+            .where(User.org_unit_id == to_school.id, User.role == Role.SCHOOL_REGISTRAR)
+            .order_by(User.id)
+        )
+        try:
+            with db.session.begin_nested():
+                service.apply_for_transfer(
+                    student, requester, to_school_id=to_school.id, reason="family_moved"
+                )
+        except DomainError:  # another demo request is open for this student
+            continue
 
 
 def _issue_demo_code(student_id: int) -> dict:
@@ -199,6 +261,7 @@ def _staff(username, display_name, role, unit, password_hash) -> dict:
         "password_hash": password_hash,
         "org_unit_id": unit.id,
         "mobile": None,
+        "email": f"{username}@example.edu.cn",  # synthetic: example.edu.cn receives nothing
     }
 
 
@@ -396,7 +459,7 @@ def _advance_sequences() -> None:
     """Explicit ids were inserted; PostgreSQL's sequences must move past them."""
     if db.engine.dialect.name != "postgresql":
         return
-    for table in ("students", "users"):
+    for table in ("students", "users", "cases", "steps"):
         db.session.execute(
             text(
                 f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "

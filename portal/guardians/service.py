@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-import hashlib
+import hmac
 import secrets
 import unicodedata
 from datetime import date, timedelta
+from types import SimpleNamespace
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
@@ -26,7 +27,12 @@ MOBILE_LENGTH = 11
 
 
 def hash_code(code: str) -> str:
-    return hashlib.sha256(code.encode()).hexdigest()
+    """A keyed hash (HMAC-SHA256): 31⁸ codes are too few to store as a plain hash.
+
+    Without the key (BINDING_CODE_KEY), a copy of the table does not let anyone try every code.
+    """
+    key = current_app.config["BINDING_CODE_KEY"].encode()
+    return hmac.new(key, code.encode(), "sha256").hexdigest()
 
 
 def normalize_code(code: str) -> str:
@@ -70,7 +76,7 @@ def issue_code(
     mobile = normalize_mobile(guardian_mobile)
     for earlier in open_codes_of(student):
         if earlier.guardian_mobile == mobile:
-            revoke_code(earlier.id, student, actor)
+            revoke_code(earlier.id, student, actor, reason=REPLACED_BY_NEW_CODE)
     code = "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
     lifetime = timedelta(days=current_app.config["BINDING_CODE_LIFETIME_DAYS"])
     row = BindingCode(
@@ -88,13 +94,33 @@ def issue_code(
     return row, code
 
 
-def revoke_code(code_id: int, student: Student, actor) -> None:
+REPLACED_BY_NEW_CODE = "replaced by a new code"
+MAX_REASON_LENGTH = 200
+
+
+def _required_reason(reason: str) -> str:
+    """Undoing what a family relies on is never done without saying why (kept in the audit trail)."""
+    reason = reason.strip()
+    if not reason:
+        raise ValidationFailed("binding.reason_required", _l("Please give the reason."))
+    return reason[:MAX_REASON_LENGTH]
+
+
+def code_of(code_id: int, student: Student) -> BindingCode:
     row = db.session.get(BindingCode, code_id)
     if row is None or row.student_id != student.id:
         raise NotFound("binding.code_not_found", _l("No such binding code."))
+    return row
+
+
+def revoke_code(code_id: int, student: Student, actor, *, reason: str) -> None:
+    row = code_of(code_id, student)
+    reason = _required_reason(reason)
     if row.used_at is None and row.revoked_at is None:
         row.revoked_at = clock.now()
-        record_event(AuditTag.BINDING_CODE_REVOKED, actor=actor, student=student, code_id=row.id)
+        record_event(
+            AuditTag.BINDING_CODE_REVOKED, actor=actor, student=student, code_id=row.id, reason=reason
+        )
 
 
 _CODE_REFUSED = _l(
@@ -123,6 +149,30 @@ def redeem_code(guardian, code: str, birth_date: date) -> GuardianLink:
         raise ValidationFailed("binding.code_refused", _CODE_REFUSED, keep_bookkeeping=True)
     if _live_link(guardian.id, row.student_id):
         raise Conflict("binding.already_linked", _l("This child is already linked to you."))
+    return link_with_checked_code(guardian, row)
+
+
+def check_code_for_new_guardian(mobile: str, code: str, birth_date: date) -> BindingCode:
+    """The code row, if `code` was issued for `mobile` and the child's birth date agrees.
+
+    For a guardian without an account yet (first sign-in from the school's code); refused
+    exactly like `redeem_code`, and the failed attempt counts the same.
+    """
+    row = db.session.scalar(
+        select(BindingCode)
+        .where(BindingCode.code_hash == hash_code(normalize_code(code)))
+        .with_for_update(of=BindingCode)
+    )
+    if not _code_matches(row, SimpleNamespace(mobile=mobile), birth_date):
+        if row is not None:
+            row.failed_attempts += 1
+            record_event(AuditTag.BINDING_CODE_FAILED, code_id=row.id)
+        raise ValidationFailed("binding.code_refused", _CODE_REFUSED, keep_bookkeeping=True)
+    return row
+
+
+def link_with_checked_code(guardian, row: BindingCode) -> GuardianLink:
+    """Use the (checked, locked) code: the guardian and the child are linked."""
     row.used_at = clock.now()
     link = GuardianLink(
         guardian_id=guardian.id, student_id=row.student_id, relation=row.relation, binding_code_id=row.id
@@ -156,14 +206,22 @@ def _live_link(guardian_id: int, student_id: int) -> GuardianLink | None:
     )
 
 
-def revoke_link(link_id: int, student: Student, actor) -> None:
+def link_of(link_id: int, student: Student) -> GuardianLink:
     link = db.session.get(GuardianLink, link_id)
     if link is None or link.student_id != student.id:
         raise NotFound("binding.link_not_found", _l("No such guardian link."))
+    return link
+
+
+def revoke_link(link_id: int, student: Student, actor, *, reason: str) -> None:
+    link = link_of(link_id, student)
+    reason = _required_reason(reason)
     if link.revoked_at is None:
         link.revoked_at = clock.now()
         link.revoked_by_id = actor.id
-        record_event(AuditTag.GUARDIAN_LINK_REVOKED, actor=actor, student=student, link_id=link.id)
+        record_event(
+            AuditTag.GUARDIAN_LINK_REVOKED, actor=actor, student=student, link_id=link.id, reason=reason
+        )
 
 
 def links_of(student: Student) -> list[GuardianLink]:
@@ -177,13 +235,14 @@ def links_of(student: Student) -> list[GuardianLink]:
 
 
 def open_codes_of(student: Student) -> list[BindingCode]:
-    """Codes that could still be redeemed: unused, not revoked, not expired."""
+    """Codes that could still be redeemed: unused, not revoked, not locked, not expired."""
     codes = db.session.scalars(
         select(BindingCode)
         .where(
             BindingCode.student_id == student.id,
             BindingCode.used_at.is_(None),
             BindingCode.revoked_at.is_(None),
+            BindingCode.failed_attempts < current_app.config["BINDING_CODE_MAX_ATTEMPTS"],
         )
         .order_by(BindingCode.created_at.desc())
     )

@@ -6,7 +6,7 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from portal import forms
+from portal import clock, forms
 from portal.errors import DomainError
 from portal.extensions import limiter
 from portal.guardians.overview import child_overview, children_of
@@ -39,7 +39,7 @@ def link():
     if request.method == "GET":
         return render_template("guardians/link.html")
     try:
-        birth_date = forms.date_field("birth_date")
+        birth_date = forms.date_field("birth_date", earliest=forms.EARLIEST_DATE, latest=clock.today())
         link = redeem_code(current_user, forms.text("code", max_length=20), birth_date)
     except DomainError as error:
         return render_form_error("guardians/link.html", error)

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import time
+
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
+from sqlalchemy.orm import aliased
 
 from portal.errors import ValidationFailed
 from portal.extensions import db
@@ -27,9 +30,36 @@ def add_unit(
     unit = OrgUnit(code=code, name=name, level=level, parent=parent, stage=stage, path=path)
     db.session.add(unit)
     db.session.flush()
+    _school_ids.clear()
     return unit
 
 
 def subtree_ids(unit: OrgUnit):
     """A subquery of the ids of `unit` and every unit under it."""
     return select(OrgUnit.id).where(OrgUnit.path.startswith(unit.path, autoescape=True))
+
+
+# How long a worker trusts its list of the schools under a unit. Units are added (or
+# moved) rarely; a new school shows in a county's searches within this time everywhere,
+# at once in the worker that added it.
+SCHOOL_IDS_SECONDS = 60
+_school_ids: dict[int, tuple[float, tuple[int, ...]]] = {}
+
+
+def school_ids_under(unit_id: int) -> tuple[int, ...]:
+    """The ids of the schools at or under unit `unit_id`, cached per worker (one query a minute)."""
+    now = time.monotonic()
+    cached = _school_ids.get(unit_id)
+    if cached is not None and now - cached[0] < SCHOOL_IDS_SECONDS:
+        return cached[1]
+    unit = aliased(OrgUnit)
+    ids = tuple(
+        db.session.scalars(
+            select(OrgUnit.id)
+            .join(unit, OrgUnit.path.startswith(unit.path))
+            .where(unit.id == unit_id, OrgUnit.level == OrgLevel.SCHOOL)
+            .order_by(OrgUnit.id)
+        )
+    )
+    _school_ids[unit_id] = (now, ids)
+    return ids

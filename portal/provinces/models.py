@@ -64,3 +64,77 @@ class PublishedCalendarYear(db.Model):
     year: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
     published_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     published_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+NATIONAL_PASSWORD_MAX_AGE_DAYS = 90  # M-24 asks for periodic changes; the province sets the period
+
+
+class ProvinceAccountRule(db.Model):
+    """How long a staff password lasts in this province (M-24)."""
+
+    __tablename__ = "province_account_rules"
+
+    province_id: Mapped[int] = mapped_column(ForeignKey("org_units.id"), primary_key=True)
+    password_max_age_days: Mapped[int] = mapped_column(SmallInteger)
+    updated_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+
+
+class TransferRouteOrder(enum.StrEnum):
+    """The order of the sending side of a transfer route (M-15; AH-21 lets a province choose)."""
+
+    SCHOOL_FIRST = "school_first"  # national: sending school, then sending county
+    COUNTY_FIRST = "county_first"  # the sending county, then the sending school it checks with
+
+    @property
+    def label(self) -> str:
+        return str(ROUTE_ORDER_LABELS[self])
+
+
+ROUTE_ORDER_LABELS = {
+    TransferRouteOrder.SCHOOL_FIRST: _l("Sending school, then sending county (national)"),
+    TransferRouteOrder.COUNTY_FIRST: _l("Sending county, then sending school"),
+}
+
+
+class TransferWindowMode(enum.StrEnum):
+    """Whether and how a province limits when transfers may be applied for (AH-25)."""
+
+    NONE = "none"  # national: any time
+    DATES = "dates"  # windows entered as dates
+    TERM_WORKING_DAYS = "term_working_days"  # N working days after term start and before term end
+
+    @property
+    def label(self) -> str:
+        return str(WINDOW_MODE_LABELS[self])
+
+
+WINDOW_MODE_LABELS = {
+    TransferWindowMode.NONE: _l("No transfer window (national)"),
+    TransferWindowMode.DATES: _l("Windows entered as dates"),
+    TransferWindowMode.TERM_WORKING_DAYS: _l("Working days after term start and before term end"),
+}
+
+
+class TransferSetting(db.Model):
+    """A province's transfer settings; without a row, the national route and no window."""
+
+    __tablename__ = "province_transfer_settings"
+
+    province_id: Mapped[int] = mapped_column(ForeignKey("org_units.id"), primary_key=True)
+    route_order: Mapped[str] = mapped_column(String(20), default=TransferRouteOrder.SCHOOL_FIRST)
+    provincial_step: Mapped[bool] = mapped_column(default=False)  # a province-level step on its side
+    window_mode: Mapped[str] = mapped_column(String(20), default=TransferWindowMode.NONE)
+    window_working_days: Mapped[int] = mapped_column(SmallInteger, default=20)
+    updated_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+
+
+class TransferPeriod(db.Model):
+    """A dated period of a province: a transfer window, or a term (for windows counted from terms)."""
+
+    __tablename__ = "province_transfer_periods"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    province_id: Mapped[int] = mapped_column(ForeignKey("org_units.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(10))  # "window" | "term"
+    starts_on: Mapped[date] = mapped_column(Date)
+    ends_on: Mapped[date] = mapped_column(Date)

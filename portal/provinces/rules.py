@@ -12,8 +12,10 @@ from sqlalchemy import select
 
 from portal.extensions import db
 from portal.provinces.models import (
+    NATIONAL_PASSWORD_MAX_AGE_DAYS,
     NATIONAL_STEP_WORKING_DAYS,
     OfficialCalendarDay,
+    ProvinceAccountRule,
     ProvinceRule,
     PublishedCalendarYear,
     TimeoutPolicy,
@@ -32,8 +34,9 @@ class EffectiveRule:
 NATIONAL_RULE = EffectiveRule(NATIONAL_STEP_WORKING_DAYS, TimeoutPolicy.FLAG_OVERDUE)
 
 
-def rule_for(province_id: int, kind: str) -> EffectiveRule:
-    """The province's rule for `kind`, else its rule for every kind, else the national one."""
+def rule_for(province_id: int, kind: str, national: EffectiveRule = NATIONAL_RULE) -> EffectiveRule:
+    """The province's rule for `kind`, else its rule for every kind, else the national one
+    (`national`: a kind whose national deadline differs from 10 working days passes its own)."""
     rows = db.session.scalars(
         select(ProvinceRule).where(
             ProvinceRule.province_id == province_id, ProvinceRule.kind.in_([kind, EVERY_KIND])
@@ -42,7 +45,7 @@ def rule_for(province_id: int, kind: str) -> EffectiveRule:
     by_kind = {row.kind: row for row in rows}
     row = by_kind.get(kind) or by_kind.get(EVERY_KIND)
     if row is None:
-        return NATIONAL_RULE
+        return national
     return EffectiveRule(row.step_working_days, TimeoutPolicy(row.timeout_policy))
 
 
@@ -57,3 +60,8 @@ def working_calendar(province_id: int) -> WorkingCalendar:
         select(PublishedCalendarYear.year).where(PublishedCalendarYear.province_id == province_id)
     ).all()
     return WorkingCalendar([OfficialDay(d, w) for d, w in days], years)
+
+
+def password_max_age_days(province_id: int) -> int:
+    row = db.session.get(ProvinceAccountRule, province_id)
+    return row.password_max_age_days if row else NATIONAL_PASSWORD_MAX_AGE_DAYS

@@ -17,8 +17,11 @@ from portal.provinces.models import (
     ProvinceRule,
     PublishedCalendarYear,
     TimeoutPolicy,
+    TransferPeriod,
+    TransferRouteOrder,
+    TransferWindowMode,
 )
-from portal.provinces.rules import EVERY_KIND, NATIONAL_RULE
+from portal.provinces.rules import EVERY_KIND, NATIONAL_RULE, password_max_age_days
 from portal.security.permissions import Permission, requires
 from portal.web import render_form_error
 
@@ -40,9 +43,27 @@ def _settings_context() -> dict:
             .where(OfficialCalendarDay.province_id == province.id)
             .order_by(OfficialCalendarDay.day)
         ).all(),
+        "password_days": password_max_age_days(province.id),
         "years": db.session.scalars(
             select(PublishedCalendarYear.year).where(PublishedCalendarYear.province_id == province.id)
         ).all(),
+        **_transfer_context(province),
+    }
+
+
+def _transfer_context(province) -> dict:
+    from portal.transfers.windows import setting_for, windows_of
+
+    return {
+        "transfer_setting": setting_for(province.id),
+        "route_orders": list(TransferRouteOrder),
+        "window_modes": list(TransferWindowMode),
+        "transfer_periods": db.session.scalars(
+            select(TransferPeriod)
+            .where(TransferPeriod.province_id == province.id)
+            .order_by(TransferPeriod.starts_on)
+        ).all(),
+        "transfer_windows": windows_of(province.id),
     }
 
 
@@ -73,6 +94,18 @@ def save_rule():
     return redirect(url_for("provinces.settings"))
 
 
+@blueprint.post("/accounts")
+@requires(Permission.PROVINCE_SETTINGS_EDIT)
+def save_password_days():
+    try:
+        days = forms.int_field("password_days", minimum=1, maximum=1000)
+        service.set_password_max_age(current_user.org_unit, days, current_user)
+    except DomainError as error:
+        return render_form_error("provinces/settings.html", error, **_settings_context())
+    flash(_("Saved."), "success")
+    return redirect(url_for("provinces.settings"))
+
+
 @blueprint.post("/calendar/days")
 @requires(Permission.PROVINCE_SETTINGS_EDIT)
 def save_day():
@@ -84,6 +117,17 @@ def save_day():
             forms.text("note", max_length=100),
             current_user,
         )
+    except DomainError as error:
+        return render_form_error("provinces/settings.html", error, **_settings_context())
+    _flash_recomputed(moved)
+    return redirect(url_for("provinces.settings"))
+
+
+@blueprint.post("/calendar/days/remove")
+@requires(Permission.PROVINCE_SETTINGS_EDIT)
+def remove_day():
+    try:
+        moved = service.remove_official_day(current_user.org_unit, forms.date_field("day"), current_user)
     except DomainError as error:
         return render_form_error("provinces/settings.html", error, **_settings_context())
     _flash_recomputed(moved)
@@ -103,4 +147,54 @@ def publish_year():
     except DomainError as error:
         return render_form_error("provinces/settings.html", error, **_settings_context())
     _flash_recomputed(moved)
+    return redirect(url_for("provinces.settings"))
+
+
+@blueprint.post("/transfers")
+@requires(Permission.PROVINCE_SETTINGS_EDIT)
+def save_transfer_setting():
+    try:
+        service.set_transfer_setting(
+            current_user.org_unit,
+            route_order=_choice(TransferRouteOrder, "route_order"),
+            provincial_step=request.form.get("provincial_step") == "1",
+            window_mode=_choice(TransferWindowMode, "window_mode"),
+            window_working_days=forms.int_field("window_working_days", default=20),
+            actor=current_user,
+        )
+    except DomainError as error:
+        return render_form_error("provinces/settings.html", error, **_settings_context())
+    flash(_("Saved."), "success")
+    return redirect(url_for("provinces.settings"))
+
+
+def _choice(enum_class, name: str):
+    try:
+        return enum_class(request.form.get(name, ""))
+    except ValueError:
+        raise ValidationFailed("province.bad_choice", _("Please choose one of the options.")) from None
+
+
+@blueprint.post("/transfers/periods")
+@requires(Permission.PROVINCE_SETTINGS_EDIT)
+def add_transfer_period():
+    try:
+        service.add_transfer_period(
+            current_user.org_unit,
+            request.form.get("kind", ""),
+            forms.date_field("starts_on"),
+            forms.date_field("ends_on"),
+            current_user,
+        )
+    except DomainError as error:
+        return render_form_error("provinces/settings.html", error, **_settings_context())
+    flash(_("Saved."), "success")
+    return redirect(url_for("provinces.settings"))
+
+
+@blueprint.post("/transfers/periods/<int:period_id>/delete")
+@requires(Permission.PROVINCE_SETTINGS_EDIT)
+def remove_transfer_period(period_id: int):
+    service.remove_transfer_period(current_user.org_unit, period_id, current_user)
+    flash(_("Removed."), "success")
     return redirect(url_for("provinces.settings"))

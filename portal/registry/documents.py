@@ -156,6 +156,10 @@ _STUDENT_NUMBER_MESSAGES = {
         "This student number does not contain the student's ID number. A student number "
         "starting with G is G followed by the 18-character ID number."
     ),
+    "g_needs_resident_id": _l(
+        "A student number starting with G is built only from a checked resident ID number; "
+        "with another identity document the number starts with J or L."
+    ),
 }
 
 _EXPECTED_SHAPES = {
@@ -415,6 +419,8 @@ def _check_student_number(
     else:
         _check_id_like_body(body)
     _check_agreement(body, birth_date, None)
+    if kind is StudentNumberKind.G and document_type not in (None, DocumentType.RESIDENT_ID):
+        raise _Fault("g_needs_resident_id")  # N16: never from a passport, permit or residence card
     if (
         kind is StudentNumberKind.G
         and document_type == DocumentType.RESIDENT_ID

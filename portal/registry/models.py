@@ -50,7 +50,10 @@ class Student(db.Model):
     __tablename__ = "students"
     __table_args__ = (
         UniqueConstraint("document_type", "document_number"),
-        Index("ix_students_school_id_name", "school_id", "name"),
+        # Name-prefix search within a unit's schools (staff search); keyset-paged by id.
+        Index(
+            "ix_students_school_id_name", "school_id", "name", postgresql_ops={"name": "varchar_pattern_ops"}
+        ),
         Index("ix_students_identity", "name", "birth_date", "gender"),
         # Name-prefix search (LIKE '王%'): PostgreSQL needs pattern ops outside the C locale.
         Index("ix_students_name_prefix", "name", postgresql_ops={"name": "varchar_pattern_ops"}),
@@ -70,6 +73,8 @@ class Student(db.Model):
     class_name: Mapped[str] = mapped_column(String(20))
     enrolled_on: Mapped[date] = mapped_column(Date)
     status: Mapped[str] = mapped_column(String(20), default=Status.ATTENDING)
+    # The day a temporary status ends (a suspension's planned return, M-16); None otherwise.
+    status_until: Mapped[date | None] = mapped_column(Date)
     needs_review: Mapped[bool] = mapped_column(default=False)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     updated_at: Mapped[datetime] = mapped_column(
@@ -98,6 +103,7 @@ class HistoryKind(enum.StrEnum):
     CREATED = "created"
     STATUS = "status"
     FIELDS = "fields"
+    TRANSFER = "transfer"  # school, grade and class changed by a completed transfer (M-15)
 
 
 class StudentHistory(db.Model):
@@ -114,6 +120,21 @@ class StudentHistory(db.Model):
     actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"))
     at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class FormerStudentNumber(db.Model):
+    """A student number the record used to have (J or L before its G number, N16).
+
+    Search by an old number still finds the student; no new record may take it.
+    """
+
+    __tablename__ = "former_student_numbers"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    student_id: Mapped[int] = mapped_column(ForeignKey("students.id"), index=True)
+    number: Mapped[str] = mapped_column(String(19), unique=True)
+    case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"))
+    replaced_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
 
 class DuplicateReview(db.Model):

@@ -4,27 +4,41 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
+from functools import cache
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import or_, select
+from sqlalchemy import Select, bindparam, or_, select
 
 from portal.audit.service import record_event
 from portal.audit.tags import AuditTag
 from portal.errors import Conflict, ValidationFailed
 from portal.extensions import db
+from portal.identity.certificates import revoke_for_status_change
 from portal.orgs.models import OrgLevel
 from portal.registry.codes import ETHNICITIES
 from portal.registry.documents import (
+    STUDENT_NUMBER_LENGTH,
     DocumentType,
     Gender,
+    StudentNumberKind,
     validate_document,
     validate_student_number,
 )
-from portal.registry.models import DuplicateReview, HistoryKind, Student, StudentHistory
+from portal.registry.models import (
+    DuplicateReview,
+    FormerStudentNumber,
+    HistoryKind,
+    Student,
+    StudentHistory,
+)
 from portal.registry.status import Status, check_transition
 from portal.security.scope import get_visible_student, visible_students
 
 KEY_FIELDS = frozenset({"name", "gender", "birth_date", "document_type", "document_number"})
+# Key fields, and the student number that follows the ID number, change only by applying an
+# approved correction (AH-29, N16): `change_fields` refuses them on any other path.
+GUARDED_FIELDS = KEY_FIELDS | {"student_number"}
+CORRECTION_KIND = "correction"
 EDITABLE_FIELDS = KEY_FIELDS | {
     "student_number",  # a J or L number becomes G; the old one stays in the history (N16)
     "ethnicity",
@@ -100,21 +114,26 @@ def _validated_fields(data: NewStudent) -> dict:
     }
 
 
-def _refuse_duplicate_document(document_type: str, document_number: str) -> None:
-    exists = db.session.scalar(
-        select(Student.id).where(
-            Student.document_type == document_type, Student.document_number == document_number
-        )
-    )
-    if exists:
+def _refuse_duplicate_document(document_type: str, document_number: str, *, other_than=None) -> None:
+    """One person, one record: the same number under ANY document type is the same person."""
+    query = select(Student.id).where(Student.document_number == document_number)
+    if other_than is not None:
+        query = query.where(Student.id != other_than)
+    if db.session.scalar(query.limit(1)):
         raise Conflict(
             "student.duplicate_document",
             _l("A registry record with this document number already exists (one person, one record)."),
         )
 
 
-def _refuse_duplicate_student_number(student_number: str) -> None:
-    if db.session.scalar(select(Student.id).where(Student.student_number == student_number)):
+def _refuse_duplicate_student_number(student_number: str, *, other_than=None) -> None:
+    """A number in use, or once used by another record (a former J or L number), is taken."""
+    current = select(Student.id).where(Student.student_number == student_number)
+    former = select(FormerStudentNumber.student_id).where(FormerStudentNumber.number == student_number)
+    if other_than is not None:
+        current = current.where(Student.id != other_than)
+        former = former.where(FormerStudentNumber.student_id != other_than)
+    if db.session.scalar(current.limit(1)) or db.session.scalar(former.limit(1)):
         raise Conflict("student.duplicate_student_number", _l("This student number is taken."))
 
 
@@ -150,16 +169,36 @@ def change_status(student: Student, target: Status, actor, *, reason: str, case=
         before=str(current),
         after=str(target),
     )
+    if target != Status.ATTENDING:  # leaving attending: certificates stop being true at once
+        revoke_for_status_change(locked, actor)
 
 
 def change_fields(student: Student, changes: dict, actor, *, reason: str, case=None) -> None:
-    """Change basic fields, keeping before and after (never for status: use change_status)."""
+    """Change basic fields, keeping before and after (never for status: use change_status).
+
+    Key fields (and the student number) only when `case` is an approved correction being
+    applied (`portal/corrections`); every other caller is refused.
+    """
     unknown = set(changes) - EDITABLE_FIELDS
     if unknown:
         raise ValidationFailed("student.field_not_editable", _l("This field cannot be changed here."))
+    if set(changes) & GUARDED_FIELDS and not _is_approved_correction(case, student):
+        raise Conflict(
+            "student.key_field_needs_correction",
+            _l(
+                "Name, gender, date of birth, identity document and student number change only "
+                "through an approved correction request that reaches the county."
+            ),
+        )
     locked = _lock(student)
     changes = _validated_changes(locked, changes)
     before = {name: _jsonable(getattr(locked, name)) for name in changes}
+    if "student_number" in changes and locked.student_number != changes["student_number"]:
+        db.session.add(
+            FormerStudentNumber(
+                student_id=locked.id, number=locked.student_number, case_id=getattr(case, "id", None)
+            )
+        )
     for name, value in changes.items():
         setattr(locked, name, value)
     after = {name: _jsonable(value) for name, value in changes.items()}
@@ -169,15 +208,41 @@ def change_fields(student: Student, changes: dict, actor, *, reason: str, case=N
     )
 
 
+def _is_approved_correction(case, student) -> bool:
+    from portal.approvals.models import CaseState
+
+    return (
+        case is not None
+        and case.kind == CORRECTION_KIND
+        and case.state == CaseState.APPROVED
+        and case.student_id == student.id
+    )
+
+
+def check_changes(student: Student, changes: dict) -> dict:
+    """The changes, normalized, if the record they would produce passes every check that
+    enrollment runs (and the student-number rules of N16); writes nothing."""
+    unknown = set(changes) - EDITABLE_FIELDS
+    if unknown:
+        raise ValidationFailed("student.field_not_editable", _l("This field cannot be changed here."))
+    return _validated_changes(student, changes)
+
+
 def _validated_changes(student: Student, changes: dict) -> dict:
     """The changes, normalized, if the record they produce passes every check enrollment does."""
     merged = {name: changes.get(name, getattr(student, name)) for name in NewStudent.__dataclass_fields__}
     fields = _validated_fields(NewStudent(**merged))
-    document = (fields["document_type"], fields["document_number"])
-    if document != (student.document_type, student.document_number):
-        _refuse_duplicate_document(*document)
+    if student.student_number.startswith(StudentNumberKind.G) and not fields["student_number"].startswith(
+        StudentNumberKind.G
+    ):
+        raise Conflict(
+            "student_number.g_is_permanent",
+            _l("A student number starting with G is never replaced by a J or L number (N16)."),
+        )
+    if fields["document_number"] != student.document_number:
+        _refuse_duplicate_document(fields["document_type"], fields["document_number"], other_than=student.id)
     if fields["student_number"] != student.student_number:
-        _refuse_duplicate_student_number(fields["student_number"])
+        _refuse_duplicate_student_number(fields["student_number"], other_than=student.id)
     return {name: fields[name] for name in changes}
 
 
@@ -208,41 +273,85 @@ def _add_history(student, kind, before, after, actor, reason, case=None) -> None
     )
 
 
+@cache
+def _history_query() -> Select:
+    """Built once (every record page shows the history); the student is bound per call."""
+    return (
+        select(StudentHistory)
+        .where(StudentHistory.student_id == bindparam("student_id"))
+        .order_by(StudentHistory.at.desc(), StudentHistory.id.desc())
+    )
+
+
 def history_of(student: Student) -> list[StudentHistory]:
     """The record's history, newest first."""
-    return list(
-        db.session.scalars(
-            select(StudentHistory)
-            .where(StudentHistory.student_id == student.id)
-            .order_by(StudentHistory.at.desc(), StudentHistory.id.desc())
-        )
-    )
+    return list(db.session.scalars(_history_query(), {"student_id": student.id}))
 
 
 @dataclass(frozen=True)
 class SearchPage:
+    """One page of a search, and the cursors to the pages around it (keyset pagination)."""
+
     students: list[Student]
-    page: int
     has_next: bool
+    has_previous: bool
+
+    @property
+    def next_cursor(self) -> int | None:
+        """Pass as `after` for the next page: the last id shown."""
+        return self.students[-1].id if self.has_next and self.students else None
+
+    @property
+    def previous_cursor(self) -> int | None:
+        """Pass as `before` for the previous page: the first id shown."""
+        return self.students[0].id if self.has_previous and self.students else None
 
 
-def search_students(user, query: str = "", *, page: int = 1, per_page: int = 20) -> SearchPage:
-    """Students visible to staff `user`, by exact student number or name prefix (audited)."""
+def search_students(
+    user,
+    query: str = "",
+    *,
+    after: int | None = None,
+    before: int | None = None,
+    per_page: int = 20,
+) -> SearchPage:
+    """Students visible to staff `user`, by exact student number or name prefix (audited).
+
+    Pages by keyset, in id order: `after` (the last id of the page before) or `before`
+    (the first id of the page after), never by OFFSET, so page 5,000 costs what page 1
+    does. The name prefix is served by the index on (school_id, name) with a pattern
+    operator class.
+    """
     statement = visible_students(user)
     query = query.strip()
     if query:
-        statement = statement.where(
-            or_(
-                Student.student_number == query.upper(),
-                Student.name.startswith(query, autoescape=True),
-            )
-        )
-    page = max(page, 1)
-    rows = db.session.scalars(
-        statement.order_by(Student.id).limit(per_page + 1).offset((page - 1) * per_page)
-    ).all()
-    result = SearchPage(list(rows[:per_page]), page, len(rows) > per_page)
-    record_event(AuditTag.STUDENT_SEARCHED, actor=user, shown=[s.id for s in result.students], page=page)
+        by_name = Student.name.startswith(query, autoescape=True)
+        if len(query) == STUDENT_NUMBER_LENGTH:  # only then can it be a student number
+            number = query.upper()
+            # A J or L number replaced by G still finds the student (N16).
+            former = select(FormerStudentNumber.student_id).where(FormerStudentNumber.number == number)
+            by_name = or_(Student.student_number == number, Student.id.in_(former), by_name)
+        statement = statement.where(by_name)
+    if before is not None:
+        statement = statement.where(Student.id < before).order_by(Student.id.desc())
+    else:
+        if after is not None:
+            statement = statement.where(Student.id > after)
+        statement = statement.order_by(Student.id)
+    rows = list(db.session.scalars(statement.limit(per_page + 1)))
+    more = len(rows) > per_page
+    rows = rows[:per_page]
+    if before is not None:
+        result = SearchPage(rows[::-1], has_next=True, has_previous=more)
+    else:
+        result = SearchPage(rows, has_next=more, has_previous=after is not None)
+    record_event(
+        AuditTag.STUDENT_SEARCHED,
+        actor=user,
+        shown=[s.id for s in result.students],
+        **({"after": after} if after is not None else {}),
+        **({"before": before} if before is not None else {}),
+    )
     return result
 
 

@@ -22,9 +22,13 @@ blueprint = Blueprint("registry", __name__, url_prefix="/staff")
 @requires(Permission.STUDENTS_READ)
 def students():
     query = request.args.get("q", "").strip()[:40]
-    page = forms.int_field("page", default=1, minimum=1, maximum=10_000)
-    result = search_students(current_user, query, page=page)
+    result = search_students(current_user, query, after=_cursor("after"), before=_cursor("before"))
     return render_template("registry/students.html", query=query, result=result)
+
+
+def _cursor(name: str) -> int | None:
+    """A keyset cursor from the query string: the id a page of results starts after (or before)."""
+    return forms.query_int(name, default=None, minimum=1, maximum=forms.MAX_CURSOR)
 
 
 def _record_context(student, **extra) -> dict:
@@ -74,19 +78,32 @@ def issue_code(student_id: int):
     return render_template("registry/student.html", **context)
 
 
-@blueprint.post("/students/<int:student_id>/codes/<int:code_id>/revoke")
+# Revoking is never one tap: the GET shows what will happen and asks why; the POST does it.
+@blueprint.route("/students/<int:student_id>/codes/<int:code_id>/revoke", methods=["GET", "POST"])
 @requires(Permission.LINKS_MANAGE)
 def revoke_code(student_id: int, code_id: int):
     record = get_visible_student(current_user, student_id)
-    links.revoke_code(code_id, record, current_user)
+    code = links.code_of(code_id, record)
+    if request.method == "GET":
+        return render_template("registry/confirm_revoke.html", student=record, code=code, link=None)
+    try:
+        links.revoke_code(code_id, record, current_user, reason=forms.text("reason", max_length=200))
+    except DomainError as error:
+        return render_form_error("registry/confirm_revoke.html", error, student=record, code=code, link=None)
     flash(_("The binding code was revoked."), "success")
     return redirect(url_for("registry.student", student_id=record.id))
 
 
-@blueprint.post("/students/<int:student_id>/links/<int:link_id>/revoke")
+@blueprint.route("/students/<int:student_id>/links/<int:link_id>/revoke", methods=["GET", "POST"])
 @requires(Permission.LINKS_MANAGE)
 def revoke_link(student_id: int, link_id: int):
     record = get_visible_student(current_user, student_id)
-    links.revoke_link(link_id, record, current_user)
+    link = links.link_of(link_id, record)
+    if request.method == "GET":
+        return render_template("registry/confirm_revoke.html", student=record, code=None, link=link)
+    try:
+        links.revoke_link(link_id, record, current_user, reason=forms.text("reason", max_length=200))
+    except DomainError as error:
+        return render_form_error("registry/confirm_revoke.html", error, student=record, code=None, link=link)
     flash(_("The guardian link was revoked."), "success")
     return redirect(url_for("registry.student", student_id=record.id))

@@ -46,7 +46,7 @@ def _assert_fits_a_small_phone(page) -> None:
     overflow = page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
     assert overflow <= 0, f"horizontal scroll of {overflow}px at 360px wide"
     small = page.evaluate("""() => [...document.querySelectorAll(
-        'a, button, input:not([type=hidden]), select, textarea')]
+        'a, button, input:not([type=hidden]), select, textarea, summary')]
         .filter(e => e.offsetParent !== null)
         .map(e => [e.outerHTML.slice(0, 80), e.getBoundingClientRect().height])
         .filter(([, h]) => h < 44)""")

@@ -71,16 +71,16 @@ def test_staff_search_and_record(client, data):
     assert client.get(f"/api/v1/students/{data['other']}").status_code == 404
 
 
-def test_a_bad_page_number_is_a_400_problem(client, data):
+def test_a_bad_cursor_is_a_400_problem(client, data):
     sign_in(client, "api.registrar")
-    response = client.get("/api/v1/students?page=abc")
+    response = client.get("/api/v1/students?cursor=abc")
     assert response.status_code == 400
     assert response.get_json()["code"] == "form.bad_number"
 
 
-@pytest.mark.parametrize("page", ["99999999999999999999", "0", "-1"])
-def test_an_out_of_range_page_is_a_400_problem_not_a_crash(client, data, page):
+@pytest.mark.parametrize("cursor", ["99999999999999999999", "0", "-1"])
+def test_an_out_of_range_cursor_is_a_400_problem_not_a_crash(client, data, cursor):
     sign_in(client, "api.registrar")
-    response = client.get(f"/api/v1/students?page={page}")
+    response = client.get(f"/api/v1/students?cursor={cursor}")
     assert response.status_code == 400
     assert response.get_json()["code"] in {"form.number_out_of_range", "form.bad_number"}

@@ -251,7 +251,13 @@ def test_revoking_a_code_on_the_staff_page_makes_it_unusable(client, app, family
     sign_in(client, "reg.codes")
     assert "陈家长" in client.get(page).get_data(as_text=True)
 
-    response = post_form(client, f"{page}/codes/{family['code_id']}/revoke", {}, form_page=page)
+    revoke_page = f"{page}/codes/{family['code_id']}/revoke"
+    assert f'href="{revoke_page}"' in client.get(page).get_data(as_text=True)  # a link, not a one-tap form
+    assert client.get(revoke_page).status_code == 200
+    without_reason = post_form(client, revoke_page, {"reason": " "})
+    assert without_reason.status_code == 400 and _code(family["code_id"]).revoked_at is None
+
+    response = post_form(client, revoke_page, {"reason": "家长更换了手机号"})
 
     assert response.status_code == 302 and response.headers["Location"].endswith(page)
     after = client.get(page).get_data(as_text=True)
@@ -259,6 +265,8 @@ def test_revoking_a_code_on_the_staff_page_makes_it_unusable(client, app, family
     assert f"/codes/{family['code_id']}/revoke" not in after  # no longer listed as open
     assert _code(family["code_id"]).revoked_at is not None
     assert _count("binding_code:revoked") == 1
+    event = db.session.scalar(select(AuditEvent).where(AuditEvent.tag == "binding_code:revoked"))
+    assert event.data["reason"] == "家长更换了手机号"
 
     guardian = app.test_client()
     sign_in(guardian, MOBILE)
@@ -271,7 +279,7 @@ def test_revoking_a_code_on_the_staff_page_makes_it_unusable(client, app, family
 def test_a_code_cannot_be_revoked_through_another_students_page(client, app, family):
     page = f"/staff/students/{family['sibling']}"
     sign_in(client, "reg.codes")
-    response = post_form(client, f"{page}/codes/{family['code_id']}/revoke", {}, form_page=page)
+    response = post_form(client, f"{page}/codes/{family['code_id']}/revoke", {"reason": "x"}, form_page=page)
     assert response.status_code == 404
     assert _code(family["code_id"]).revoked_at is None
     assert _count("binding_code:revoked") == 0
@@ -283,7 +291,7 @@ def test_only_the_childs_school_may_revoke_its_codes(client, app, family, login,
     response = post_form(
         client,
         f"/staff/students/{family['child']}/codes/{family['code_id']}/revoke",
-        {},
+        {"reason": "x"},
         form_page="/staff/students",
     )
     assert response.status_code == status

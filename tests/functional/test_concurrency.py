@@ -34,9 +34,10 @@ def committed(tmp_path_factory):
         tree = make_tree()
         first = make_staff(Role.SCHOOL_REGISTRAR, tree.school, "race.first")
         second = make_staff(Role.SCHOOL_REGISTRAR, tree.school, "race.second")
+        clerk = make_staff(Role.SCHOOL_REGISTRAR, tree.school, "race.clerk")  # starts the cases
         student = make_student(tree.school, first)
         db.session.commit()
-        ids = {"first": first.id, "second": second.id, "student": student.id}
+        ids = {"first": first.id, "second": second.id, "clerk": clerk.id, "student": student.id}
     yield app, ids
     unregister(SchoolThenCountyKind.name)
     with app.app_context():
@@ -51,7 +52,7 @@ def _open_case(app, ids) -> int:
         case = engine.open_case(
             SchoolThenCountyKind.name,
             db.session.get(Student, ids["student"]),
-            db.session.get(User, ids["first"]),
+            db.session.get(User, ids["clerk"]),
         )
         db.session.commit()
         return case.steps[0].id

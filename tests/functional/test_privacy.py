@@ -28,7 +28,7 @@ from portal.registry.masking import mask_document_number, mask_student_number
 from portal.registry.models import Student
 from portal.registry.service import NewStudent, change_fields, enroll
 from portal.registry.synthetic import make_j_number, make_resident_id
-from tests.factories import make_guardian, make_staff, make_student, make_tree
+from tests.factories import approved_correction, make_guardian, make_staff, make_student, make_tree
 from tests.functional.conftest import post_form, sign_in
 
 CHILD_NAME = "周小北"
@@ -243,6 +243,7 @@ def _correct_document_number(people) -> tuple[str, str]:
         {"document_number": new, "student_number": "G" + new},  # a G number follows the ID number
         db.session.get(User, people["registrar"]),
         reason="户籍证明更正",
+        case=approved_correction(child),
     )
     db.session.commit()
     return old, new

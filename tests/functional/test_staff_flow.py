@@ -101,7 +101,9 @@ def test_issue_a_code_then_revoke_the_link_it_made(client, school):
     db.session.commit()
 
     page_path = f"/staff/students/{school['mine']}"
-    response = post_form(client, f"{page_path}/links/{link.id}/revoke", {}, form_page=page_path)
+    refused = post_form(client, f"{page_path}/links/{link.id}/revoke", {"reason": ""})
+    assert refused.status_code == 400 and db.session.get(GuardianLink, link.id).revoked_at is None
+    response = post_form(client, f"{page_path}/links/{link.id}/revoke", {"reason": "监护关系变更"})
     assert response.status_code == 302
     assert db.session.get(GuardianLink, link.id).revoked_at is not None
     assert "guardian_link:revoked" in _tags(school["mine"])
@@ -149,3 +151,14 @@ def test_an_unknown_relation_issues_no_code(client, school):
     assert response.status_code == 400
     assert "请选择与孩子的关系" in response.get_data(as_text=True)
     assert db.session.scalar(select(BindingCode).where(BindingCode.student_id == school["mine"])) is None
+
+
+def test_a_new_code_comes_with_a_printable_slip(client, school):
+    sign_in(client, "reg.east")
+    page = _issue_code(client, school["mine"], "13900001111").get_data(as_text=True)
+    slip = page[page.index("data-slip") : page.index("data-print")]
+    code = re.search(r'data-binding-code="([A-Z0-9]{8})"', page).group(1)
+    assert slip.count(code) == 1  # the code, once, on the slip
+    assert "http://localhost/first-sign-in" in slip and "139****1111" in slip and "出生日期" in slip
+    assert "13900001111" not in slip  # the slip may be lost: the number is masked
+    assert "print.js" in page

@@ -9,6 +9,7 @@ from portal.accounts.models import Role
 from portal.approvals import engine
 from portal.approvals.kinds import RequestKind, RouteStep, register, unregister
 from portal.approvals.models import Alert, CaseState, StepState
+from portal.audit.models import AuditEvent
 from portal.errors import Conflict, NotFound, ValidationFailed
 from portal.extensions import db
 from portal.provinces.models import TimeoutPolicy
@@ -28,12 +29,12 @@ class SampleKind(RequestKind):
         school = case.student.school
         return [RouteStep("school", school), RouteStep("county", school.parent)]
 
-    def on_approved(self, case, actor):
+    def on_approve(self, case, actor):
         from portal.registry.service import change_status
 
         change_status(case.student, Status.SUSPENDED, actor, reason="approved", case=case)
 
-    def on_rejected(self, case, actor):
+    def on_reject(self, case, actor):
         case.payload = {**case.payload, "undone": True}
 
 
@@ -43,6 +44,7 @@ def world(app):
     tree = make_tree()
     people = {
         "school": make_staff(Role.SCHOOL_REGISTRAR, tree.school),
+        "clerk": make_staff(Role.SCHOOL_REGISTRAR, tree.school),  # starts cases at the counter
         "county": make_staff(Role.COUNTY_REGISTRAR, tree.county),
         "other_school": make_staff(Role.SCHOOL_REGISTRAR, tree.other_school),
         "province": make_staff(Role.PROVINCE_ADMIN, tree.province),
@@ -54,7 +56,7 @@ def world(app):
 
 def _open(world, today=FRIDAY_BEFORE_NATIONAL_DAY, **options):
     tree, people, student = world
-    return engine.open_case("sample", student, people["school"], {"why": "illness"}, today=today, **options)
+    return engine.open_case("sample", student, people["clerk"], {"why": "illness"}, today=today, **options)
 
 
 def test_opening_starts_the_first_step_with_a_working_day_deadline(world):
@@ -134,7 +136,7 @@ def test_an_idempotency_key_reused_for_another_request_is_refused(world):
         engine.open_case(
             "sample",
             student,
-            people["school"],
+            people["clerk"],
             {"why": "moving house"},
             idempotency_key="k-456",
             today=FRIDAY_BEFORE_NATIONAL_DAY,
@@ -152,6 +154,8 @@ def test_timeout_with_the_national_policy_flags_and_alerts_the_next_level(world)
     assert step.state == StepState.PENDING and step.overdue_since == date(2025, 10, 17)
     alert = db.session.scalar(select(Alert).where(Alert.step_id == step.id))
     assert alert.org_unit_id == tree.county.id
+    event = db.session.scalar(select(AuditEvent).where(AuditEvent.tag == "step:overdue"))
+    assert (event.case_id, event.student_id, event.data) == (case.id, student.id, {"step": 0})
     assert engine.process_timeouts(date(2025, 10, 20)).flagged_overdue == []  # once only
 
 
@@ -200,7 +204,7 @@ def test_one_step_that_cannot_time_out_does_not_stop_the_others(world):
     first = _open(world, idempotency_key="a")
     engine.decide(first.steps[0].id, people["school"], approve=True, today=date(2025, 10, 9))
     other_student = make_student(tree.school)
-    second = engine.open_case("sample", other_student, people["school"], today=date(2025, 10, 9))
+    second = engine.open_case("sample", other_student, people["clerk"], today=date(2025, 10, 9))
     # The first student graduates meanwhile: approving the suspension is now illegal.
     from portal.registry.service import change_status
 

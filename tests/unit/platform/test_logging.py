@@ -50,3 +50,16 @@ def test_numbers_written_the_way_people_write_them_are_redacted():
         "USA150701123456",
     ):
         assert scrub(f"value {written} end") == "value [redacted] end", written
+
+
+def test_numbers_glued_to_letters_are_redacted():
+    number = make_resident_id("340102", __import__("datetime").date(2015, 5, 1), 21, Gender.MALE)
+    for glued in (f"id{number}abc", f"/students/x{number}", "tel13800138000ok", f"{number}&q"):
+        assert "[redacted]" in scrub(glued) and number not in scrub(glued), glued
+    assert "13800138000" not in scrub("mobile=13800138000abc")
+
+
+def test_incident_ids_survive_the_scrubber():
+    """An incident id is quoted by the person and searched for in the log: it must stay there."""
+    for digits in ("E123-4567", "AB12-3456", "1380-0138"):
+        assert scrub(f"incident {digits}: boom") == f"incident {digits}: boom"

@@ -13,7 +13,7 @@ from portal.registry.models import DuplicateReview, Student, StudentHistory
 from portal.registry.service import change_fields, change_status, enroll, history_of
 from portal.registry.status import Status
 from portal.registry.synthetic import make_resident_id
-from tests.factories import make_student, make_tree, new_student, registrar_for
+from tests.factories import approved_correction, make_student, make_tree, new_student, registrar_for
 
 
 @pytest.fixture
@@ -136,7 +136,7 @@ def test_a_key_field_change_is_checked_like_an_enrollment_and_refusal_changes_no
         ({"grade": 13}, "student.bad_grade"),
     ):
         with pytest.raises(ValidationFailed) as refused:
-            change_fields(student, changes, None, reason="correction")
+            change_fields(student, changes, None, reason="correction", case=approved_correction(student))
         assert refused.value.code == code
     assert len(history_of(student)) == entries
 
@@ -144,14 +144,16 @@ def test_a_key_field_change_is_checked_like_an_enrollment_and_refusal_changes_no
 def test_a_corrected_id_number_needs_the_matching_g_number(tree):
     student = make_student(tree.school, birth=date(2016, 3, 14))
     corrected = make_resident_id("340102", date(2016, 3, 14), 88, Gender.MALE)
+    approved = approved_correction(student)
     with pytest.raises(ValidationFailed) as refused:
-        change_fields(student, {"document_number": corrected}, None, reason="户籍更正")
+        change_fields(student, {"document_number": corrected}, None, reason="户籍更正", case=approved)
     assert refused.value.code == "student_number.document_mismatch"
     change_fields(
         student,
         {"document_number": corrected, "student_number": "g" + corrected},
         None,
         reason="户籍更正",
+        case=approved,
     )
     assert (student.document_number, student.student_number) == (corrected, "G" + corrected)
 
@@ -161,5 +163,5 @@ def test_a_correction_cannot_take_another_persons_document_number(tree):
     second = make_student(tree.school)
     taken = {"document_number": first.document_number, "student_number": "G" + first.document_number}
     with pytest.raises(Conflict) as refused:
-        change_fields(second, taken, None, reason="")
+        change_fields(second, taken, None, reason="", case=approved_correction(second))
     assert refused.value.code == "student.duplicate_document"

@@ -110,8 +110,12 @@ def test_g_must_embed_the_students_resident_id():
     assert error.code == "student_number.document_mismatch"
 
 
-def test_g_is_not_compared_with_other_document_types():
-    assert validate_student_number(G_NUMBER, document_type=DocumentType.PASSPORT, document_number="E12345678")
+def test_g_is_never_built_from_another_document_type():
+    """N16: a passport, permit or residence card never yields a G number."""
+    for document_type in (DocumentType.PASSPORT, DocumentType.HONG_KONG, DocumentType.PERMANENT_RESIDENCE):
+        with pytest.raises(ValidationFailed) as refused:
+            validate_student_number(G_NUMBER, document_type=document_type, document_number="E12345678")
+        assert refused.value.code == "student_number.g_needs_resident_id"
 
 
 # --- J and L ------------------------------------------------------------------------

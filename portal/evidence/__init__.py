@@ -1,0 +1,1 @@
+"""Evidence: the files families and registrars attach to requests (docs/evidence.md)."""

@@ -1,0 +1,1 @@
+"""Trusted student digital identity: signed tokens, QR cards, certificates, verification (M-24)."""

@@ -1,0 +1,139 @@
+"""A phone app drives a whole transfer through /api/v1/: search, apply, four decisions, archive."""
+
+import io
+
+from openapi_spec_validator import validate
+
+from portal.accounts.models import Role
+from portal.extensions import db
+from portal.guardians.models import GuardianLink, Relation
+from tests import evidence_files
+from tests.factories import make_guardian, make_staff, make_student, make_tree
+from tests.functional.conftest import sign_in
+
+
+def _world():
+    tree = make_tree()
+    guardian = make_guardian("13912348001")
+    make_staff(Role.SCHOOL_REGISTRAR, tree.other_school, "api.rs")
+    make_staff(Role.COUNTY_REGISTRAR, tree.other_county, "api.rc")
+    make_staff(Role.SCHOOL_REGISTRAR, tree.school, "api.ss")
+    make_staff(Role.COUNTY_REGISTRAR, tree.county, "api.sc")
+    child = make_student(tree.school, grade=4)
+    db.session.add(GuardianLink(guardian_id=guardian.id, student_id=child.id, relation=Relation.MOTHER))
+    db.session.commit()
+    return tree.other_school.id, tree.other_school.code, child.id, child.student_number
+
+
+def _staff(app, login):
+    client = app.test_client()
+    sign_in(client, login)
+    return client
+
+
+def test_the_whole_journey_by_api(app, client, tmp_path):
+    app.config["EVIDENCE_DIR"] = str(tmp_path)
+    school_id, school_code, child_id, number = _world()
+    sign_in(client, "13912348001")
+    photo = {"file": (io.BytesIO(evidence_files.jpeg_with_gps()), "residence.jpg")}
+    assert client.post("/api/v1/transfer-evidence", data=dict(photo)).status_code == 400  # no client header
+    photo = {"file": (io.BytesIO(evidence_files.jpeg_with_gps()), "residence.jpg")}
+    uploaded = client.post("/api/v1/transfer-evidence", data=photo, headers={"X-Xueji-Client": "test"})
+    assert uploaded.status_code == 201
+    ref = uploaded.get_json()["id"]
+    schools = client.get(f"/api/v1/children/{child_id}/transfer-schools?q={school_code}").get_json()
+    assert [s["id"] for s in schools] == [school_id]
+    form_post = client.post(f"/api/v1/children/{child_id}/transfers", data={"to_school_id": school_id})
+    assert form_post.status_code == 415  # JSON only: no cross-site form can write
+    bad = client.post(
+        f"/api/v1/children/{child_id}/transfers", json={"to_school_id": school_id, "reason": "x"}
+    )
+    assert bad.status_code == 400 and bad.get_json()["code"] == "request.invalid_body"
+    applied = client.post(
+        f"/api/v1/children/{child_id}/transfers",
+        json={
+            "to_school_id": school_id,
+            "reason": "family_moved",
+            "evidence": [ref],
+            "idempotency_key": "k1",
+        },
+    )
+    assert applied.status_code == 201
+    transfer = applied.get_json()
+    assert [p["role"] for p in transfer["parties"]] == [
+        "receiving_school",
+        "receiving_county",
+        "sending_school",
+        "sending_county",
+    ]
+    assert transfer["can_withdraw"] is True and transfer["parties"][0]["state"] == "pending"
+    again = client.post(
+        f"/api/v1/children/{child_id}/transfers",
+        json={
+            "to_school_id": school_id,
+            "reason": "family_moved",
+            "evidence": [ref],
+            "idempotency_key": "k1",
+        },
+    )
+    assert again.status_code == 201 and again.get_json()["id"] == transfer["id"]  # a retry, not a second case
+    twice = client.post(
+        f"/api/v1/children/{child_id}/transfers", json={"to_school_id": school_id, "reason": "job_moved"}
+    )
+    assert twice.status_code == 409 and twice.get_json()["code"] == "transfer.already_open"
+    for login, extra in [("api.rs", {"class_name": "5班"}), ("api.rc", {}), ("api.ss", {}), ("api.sc", {})]:
+        registrar = _staff(app, login)
+        steps = registrar.get("/api/v1/staff/transfer-steps").get_json()
+        assert len(steps) == 1
+        seen = registrar.get(f"/api/v1/staff/transfer-steps/{steps[0]['id']}").get_json()
+        assert seen["evidence"] == [ref]
+        decided = registrar.post(
+            f"/api/v1/staff/transfer-steps/{steps[0]['id']}/decision", json={"action": "approve", **extra}
+        )
+        assert decided.status_code == 200, decided.get_json()
+    final = client.get(f"/api/v1/transfers/{transfer['id']}").get_json()
+    assert final["state"] == "approved" and final["done"] == final["total"] == 4
+    assert all(p["acted_by"] and "测试管理员" not in p["acted_by"] for p in final["parties"])
+    archives = _staff(app, "api.ss").get("/api/v1/staff/transfer-archives").get_json()
+    assert len(archives) == 1
+    assert archives[0]["record"]["student_number"] != number  # masked
+    assert archives[0]["record"]["school_id"] != school_id  # the record as it left
+
+
+def test_withdraw_and_return_by_api(app, client):
+    school_id, school_code, child_id, number = _world()
+    sign_in(client, "13912348001")
+    transfer = client.post(
+        f"/api/v1/children/{child_id}/transfers", json={"to_school_id": school_id, "reason": "job_moved"}
+    ).get_json()
+    registrar = _staff(app, "api.rs")
+    step_id = transfer["parties"][0]["step_id"]
+    returned = registrar.post(
+        f"/api/v1/staff/transfer-steps/{step_id}/decision", json={"action": "return", "reason": "请补充证明"}
+    )
+    assert returned.get_json()["state"] == "returned"
+    resubmitted = client.post(f"/api/v1/transfers/{transfer['id']}/resubmit", json={"note": "已补充"})
+    assert resubmitted.get_json()["state"] == "open"
+    withdrawn = client.post(f"/api/v1/transfers/{transfer['id']}/withdraw", json={})
+    assert withdrawn.get_json()["state"] == "withdrawn"
+
+
+def test_paper_transfer_by_api_and_the_document(app, client):
+    school_id, school_code, child_id, number = _world()
+    county = _staff(app, "api.rc")
+    recorded = county.post(
+        "/api/v1/staff/paper-transfers",
+        json={
+            "student_number": number,
+            "to_school_code": school_code,
+            "paper_reference": "西教转〔2025〕3号",
+            "paper_date": "2025-05-06",
+            "reason": "family_moved",
+        },
+    )
+    assert recorded.status_code == 201
+    assert recorded.get_json()["paper"] == {"reference": "西教转〔2025〕3号", "date": "2025-05-06"}
+    spec = client.get("/api/v1/openapi.json").get_json()
+    validate(spec)
+    assert "/children/{student_id}/transfers" in spec["paths"]
+    assert "TransferSchema" in spec["components"]["schemas"]
