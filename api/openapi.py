@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from apispec import APISpec
 from apispec.ext.marshmallow import MarshmallowPlugin
 from apispec.yaml_utils import load_operations_from_docstring
@@ -40,15 +42,13 @@ DOCUMENTED_SCHEMAS = (
     request_schemas.WithdrawBody,
     request_schemas.DecisionBody,
     transfer_schemas.TransferApplySchema,
+    transfer_schemas.TransferAcceptSchema,
     transfer_schemas.TransferDecisionSchema,
-    transfer_schemas.TransferWithdrawSchema,
-    transfer_schemas.TransferResubmitSchema,
     transfer_schemas.PaperTransferSchema,
     transfer_schemas.SchoolSchema,
     transfer_schemas.TransferSchema,
     transfer_schemas.TransferStepSchema,
     transfer_schemas.TransferArchiveSchema,
-    transfer_schemas.EvidenceRefSchema,
     corrections_schemas.CorrectionRequestSchema,
     corrections_schemas.ResubmissionSchema,
     corrections_schemas.CorrectionDecisionSchema,
@@ -77,6 +77,7 @@ def build_spec() -> dict:
         view = current_app.view_functions[rule.endpoint]
         operations = load_operations_from_docstring(view.__doc__ or "")
         path = _openapi_path(rule.rule.removeprefix("/api/v1"))
+        _with_path_parameters(operations, rule.rule)
         spec.path(path=path, operations=_with_common_answers(operations, has_path_ids="{" in path))
     return spec.to_dict()
 
@@ -117,7 +118,25 @@ def _with_common_answers(operations: dict, *, has_path_ids: bool) -> dict:
             if status == 405:
                 answer["headers"] = {"Allow": {"schema": {"type": "string"}, "required": True}}
             responses.setdefault(status, answer)
+        for status, response in responses.items():
+            if int(status) >= 400:  # a refusal a docstring names is problem+json too
+                response.setdefault("content", problem)
     return operations
+
+
+def _with_path_parameters(operations: dict, flask_rule: str) -> None:
+    """Declare each `<int:name>` of the rule as a required path parameter, unless the
+    docstring declares it already (docstrings then say only what the rule cannot)."""
+    names = re.findall(r"<(?:(\w+):)?(\w+)>", flask_rule)
+    for operation in operations.values():
+        parameters = operation.setdefault("parameters", [])
+        declared = {p.get("name") for p in parameters if isinstance(p, dict) and p.get("in") == "path"}
+        for converter, name in names:
+            if name not in declared:
+                schema = {"type": "integer" if converter == "int" else "string"}
+                parameters.append({"in": "path", "name": name, "required": True, "schema": schema})
+        if not parameters:
+            del operation["parameters"]
 
 
 def _openapi_path(flask_rule: str) -> str:

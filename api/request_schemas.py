@@ -195,6 +195,15 @@ class DecisionBody(Schema):
         validate=validate.Length(max=500),
         metadata={"description": "required to reject; what is missing to return"},
     )
+    grade = fields.Integer(
+        load_default=None,
+        strict=True,
+        metadata={
+            "description": "approving a resumption: the grade the student returns to (default: "
+            "the grade on record); a transfer's receiving school accepts with "
+            "POST /staff/transfer-steps/{step_id}/accept"
+        },
+    )
 
 
 QUEUE_SHOW = QueueFilter.ALL

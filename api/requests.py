@@ -12,9 +12,9 @@ from __future__ import annotations
 from flask import jsonify, request, url_for
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
-from marshmallow import ValidationError
 
 from api import blueprint
+from api.bodies import json_body
 from api.request_schemas import (
     AlertSchema,
     CaseListSchema,
@@ -41,27 +41,35 @@ from portal.security.scope import get_visible_student
 IDEMPOTENCY_HEADER = "Idempotency-Key"
 
 
-def _body(schema) -> dict:
-    if not request.is_json:
-        raise ValidationFailed("request.json_required", _l("Send the request as JSON."), status=415)
-    try:
-        return schema.load(request.get_json(silent=True) or {})
-    except ValidationError as error:
-        fields = ", ".join(sorted(error.messages))
-        raise ValidationFailed(
-            "request.invalid_body", _l("Please check: %(fields)s."), fields=fields
-        ) from None
-
-
-def _case_json(case: Case, status: int = 200):
+def _case_json(case: Case, status: int = 200, *, deciding: bool = False):
+    """The case as it stands now (`deciding`: answered to the unit that decided a step)."""
     page = service.case_page(case)
-    data = dump_case(
-        case,
-        calendar=page["calendar"],
-        today=page["today"],
-        can_withdraw=service.can_withdraw(case, current_user),
-    )
+    can_withdraw = not deciding and service.can_withdraw(case, current_user)
+    data = dump_case(case, calendar=page["calendar"], today=page["today"], can_withdraw=can_withdraw)
     return jsonify(data), status
+
+
+# The generic case verbs, one implementation for every kind (transfers too: api/transfers.py
+# answers its older URLs through these). Each returns the case; the route picks the answer.
+
+
+def resubmit_case(case_id: int) -> Case:
+    case = service.case_for_family(current_user, case_id)
+    body = json_body(ResubmitBody())
+    evidence = check_references(body["evidence"], current_user, already=case.payload.get("evidence", []))
+    return service.resubmit(current_user, case, body["note"], evidence)
+
+
+def withdraw_case(case_id: int) -> Case:
+    case = service.case_for_family(current_user, case_id)
+    engine.withdraw(case.id, current_user, reason=json_body(WithdrawBody())["reason"])
+    return case
+
+
+def decide_step(step_id: int, action: str, reason: str, details: dict | None = None) -> Case:
+    found = service.step_for_staff(current_user, step_id)
+    service.act_on_step(current_user, found.id, action, reason.strip(), details)
+    return found.case
 
 
 def _open(student, body: dict):
@@ -88,15 +96,11 @@ def child_cases(student_id: int):
     ---
     get:
       summary: My child's requests
-      parameters:
-        - {in: path, name: student_id, required: true, schema: {type: integer}}
       responses:
         200:
           description: OK
           content: {application/json: {schema: CaseListSchema}}
-        404:
-          description: Not your child (problem+json)
-          content: {application/problem+json: {schema: ProblemSchema}}
+        404: {description: "Not your child"}
     """
     overview = child_overview(get_visible_student(current_user, student_id))
     cases = overview["open_cases"] + overview["closed_cases"]
@@ -112,7 +116,6 @@ def open_child_case(student_id: int):
     post:
       summary: Start a request
       parameters:
-        - {in: path, name: student_id, required: true, schema: {type: integer}}
         - {in: header, name: Idempotency-Key, schema: {type: string, maxLength: 40},
            description: "one per tap on submit; a retry with the same key returns the same case (200)"}
       requestBody:
@@ -125,15 +128,11 @@ def open_child_case(student_id: int):
         200:
           description: Already opened with this key
           content: {application/json: {schema: CaseDetailSchema}}
-        400:
-          description: Refused at the door, with the rule (problem+json)
-          content: {application/problem+json: {schema: ProblemSchema}}
-        409:
-          description: Another request is open, or the record cannot change so (problem+json)
-          content: {application/problem+json: {schema: ProblemSchema}}
+        400: {description: "Refused at the door, with the rule"}
+        409: {description: "Another request is open, or the record cannot change so"}
     """
     student = get_visible_student(current_user, student_id)
-    return _open(student, _body(OpenCaseBody()))
+    return _open(student, json_body(OpenCaseBody()))
 
 
 @blueprint.get("/cases/<int:case_id>")
@@ -143,15 +142,11 @@ def case_detail(case_id: int):
     ---
     get:
       summary: One of my child's requests
-      parameters:
-        - {in: path, name: case_id, required: true, schema: {type: integer}}
       responses:
         200:
           description: OK
           content: {application/json: {schema: CaseDetailSchema}}
-        404:
-          description: Not found or not yours (problem+json)
-          content: {application/problem+json: {schema: ProblemSchema}}
+        404: {description: "Not found or not yours"}
     """
     return _case_json(service.case_for_family(current_user, case_id))
 
@@ -163,8 +158,6 @@ def case_resubmit(case_id: int):
     ---
     post:
       summary: Resubmit a returned request
-      parameters:
-        - {in: path, name: case_id, required: true, schema: {type: integer}}
       requestBody:
         required: true
         content: {application/json: {schema: ResubmitBody}}
@@ -172,19 +165,9 @@ def case_resubmit(case_id: int):
         200:
           description: Resubmitted
           content: {application/json: {schema: CaseDetailSchema}}
-        409:
-          description: Not returned (problem+json)
-          content: {application/problem+json: {schema: ProblemSchema}}
+        409: {description: "Not returned"}
     """
-    case = service.case_for_family(current_user, case_id)
-    body = _body(ResubmitBody())
-    note = body["note"].strip()
-    evidence = check_references(body["evidence"], current_user, already=case.payload.get("evidence", []))
-    if not note and not evidence:
-        raise ValidationFailed("case.nothing_added", _l("Please describe or attach what was missing."))
-    additions = service.resubmission_notes(case, note)
-    engine.resubmit(case.id, current_user, additions=additions, evidence=evidence)
-    return _case_json(case)
+    return _case_json(resubmit_case(case_id))
 
 
 @blueprint.post("/cases/<int:case_id>/withdraw")
@@ -194,22 +177,15 @@ def case_withdraw(case_id: int):
     ---
     post:
       summary: Withdraw a request
-      parameters:
-        - {in: path, name: case_id, required: true, schema: {type: integer}}
       requestBody:
         content: {application/json: {schema: WithdrawBody}}
       responses:
         200:
           description: Withdrawn
           content: {application/json: {schema: CaseDetailSchema}}
-        409:
-          description: A party has decided (problem+json)
-          content: {application/problem+json: {schema: ProblemSchema}}
+        409: {description: "A party has decided"}
     """
-    case = service.case_for_family(current_user, case_id)
-    body = _body(WithdrawBody())
-    engine.withdraw(case.id, current_user, reason=body["reason"])
-    return _case_json(case)
+    return _case_json(withdraw_case(case_id))
 
 
 @blueprint.post("/evidence")
@@ -228,13 +204,14 @@ def upload_evidence():
         201:
           description: Stored
           content: {application/json: {schema: EvidenceSchema}}
-        400:
-          description: Unsupported, unreadable (problem+json)
-          content: {application/problem+json: {schema: ProblemSchema}}
-        413:
-          description: Too large (problem+json)
-          content: {application/problem+json: {schema: ProblemSchema}}
+        400: {description: "Unsupported, unreadable"}
+        413: {description: "Too large"}
     """
+    return store_evidence()
+
+
+def store_evidence():
+    """The one evidence upload (the older transfer URL answers through it too)."""
     upload = request.files.get("file")
     if upload is None:
         raise ValidationFailed("evidence.missing_file", _l("Please attach a file."))
@@ -279,25 +256,16 @@ def step_detail(step_id: int):
     ---
     get:
       summary: One step
-      parameters:
-        - {in: path, name: step_id, required: true, schema: {type: integer}}
       responses:
         200:
           description: OK
           content: {application/json: {schema: StepDetailSchema}}
-        404:
-          description: Not my unit's (problem+json)
-          content: {application/problem+json: {schema: ProblemSchema}}
+        404: {description: "Not my unit's"}
     """
     page = service.step_page(current_user, service.step_for_staff(current_user, step_id))
     case_data = dump_case(page["case"], calendar=page["calendar"], today=page["today"], can_withdraw=False)
     step_data = next(s for s in case_data["steps"] if s["id"] == step_id)
-    kind = page["kind"]
-    decide_path = (
-        url_for(kind.decide_endpoint, step_id=step_id)
-        if kind is not None and kind.decide_endpoint
-        else url_for("api.step_decision", step_id=step_id)
-    )
+    decide_path = url_for("api.step_decision", step_id=step_id)  # every kind's, transfers' too
     data = StepDetailSchema().dump(
         {
             "student": page["student"],
@@ -317,8 +285,6 @@ def step_decision(step_id: int):
     ---
     post:
       summary: Decide a step
-      parameters:
-        - {in: path, name: step_id, required: true, schema: {type: integer}}
       requestBody:
         required: true
         content: {application/json: {schema: DecisionBody}}
@@ -326,19 +292,12 @@ def step_decision(step_id: int):
         200:
           description: Decided; the case as it stands now
           content: {application/json: {schema: CaseDetailSchema}}
-        404:
-          description: Not my unit's (problem+json)
-          content: {application/problem+json: {schema: ProblemSchema}}
-        409:
-          description: Already decided, a filing cannot be rejected, or I started the case (problem+json)
-          content: {application/problem+json: {schema: ProblemSchema}}
+        404: {description: "Not my unit's"}
+        409: {description: "Already decided, a filing cannot be rejected, or I started the case"}
     """
-    found = service.step_for_staff(current_user, step_id)
-    body = _body(DecisionBody())
-    service.act_on_step(current_user, found.id, body["action"], body["reason"].strip())
-    page = service.case_page(found.case)
-    data = dump_case(found.case, calendar=page["calendar"], today=page["today"], can_withdraw=False)
-    return jsonify(data)
+    body = json_body(DecisionBody())
+    details = {"grade": body["grade"]} if body.get("grade") is not None else None
+    return _case_json(decide_step(step_id, body["action"], body["reason"], details), deciding=True)
 
 
 @blueprint.post("/students/<int:student_id>/cases")
@@ -349,7 +308,6 @@ def open_case_for_family(student_id: int):
     post:
       summary: Start a request on a family's behalf
       parameters:
-        - {in: path, name: student_id, required: true, schema: {type: integer}}
         - {in: header, name: Idempotency-Key, schema: {type: string, maxLength: 40}}
       requestBody:
         required: true
@@ -363,7 +321,7 @@ def open_case_for_family(student_id: int):
           content: {application/json: {schema: CaseDetailSchema}}
     """
     student = service.student_for_staff_start(current_user, student_id)
-    return _open(student, _body(OpenCaseBody()))
+    return _open(student, json_body(OpenCaseBody()))
 
 
 @blueprint.get("/early-warning")
@@ -388,14 +346,10 @@ def alert_acknowledge(alert_id: int):
     ---
     post:
       summary: Acknowledge an alert
-      parameters:
-        - {in: path, name: alert_id, required: true, schema: {type: integer}}
       responses:
         200:
           description: OK
           content: {application/json: {schema: AlertSchema}}
-        404:
-          description: Not my unit's (problem+json)
-          content: {application/problem+json: {schema: ProblemSchema}}
+        404: {description: "Not my unit's"}
     """
     return jsonify(AlertSchema().dump(service.acknowledge_alert(current_user, alert_id)))

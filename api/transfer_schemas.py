@@ -18,26 +18,27 @@ class TransferApplySchema(Schema):
     )
 
 
-class TransferDecisionSchema(Schema):
+class TransferAcceptSchema(Schema):
+    """The receiving school's placement of the child when it accepts."""
+
+    grade = fields.Integer(
+        load_default=None, strict=True, metadata={"description": "default: the child's grade now"}
+    )
+    class_name = fields.String(required=True, validate=validate.Length(min=1, max=20))
+
+
+class TransferDecisionSchema(TransferAcceptSchema):
+    """The older decision body (POST /staff/transfer-steps/{step_id}/decision)."""
+
     action = fields.String(required=True, validate=validate.OneOf(["approve", "reject", "return"]))
     reason = fields.String(
         load_default="",
         validate=validate.Length(max=500),
         metadata={"description": "required to reject or return; the family reads it"},
     )
-    grade = fields.Integer(load_default=None, metadata={"description": "receiving school, when accepting"})
     class_name = fields.String(
         load_default="", validate=validate.Length(max=20), metadata={"description": "receiving school"}
     )
-
-
-class TransferWithdrawSchema(Schema):
-    reason = fields.String(load_default="", validate=validate.Length(max=500))
-
-
-class TransferResubmitSchema(Schema):
-    note = fields.String(load_default="", validate=validate.Length(max=500))
-    evidence = fields.List(fields.String(validate=validate.Length(min=1, max=100)), load_default=list)
 
 
 class PaperTransferSchema(Schema):
@@ -152,9 +153,3 @@ def masked_record(record: dict) -> dict:
         "document_number": mask_document_number(record.get("document_number") or ""),
         "student_number": mask_student_number(record.get("student_number") or ""),
     }
-
-
-class EvidenceRefSchema(Schema):
-    id = fields.String(metadata={"description": "put it in `evidence` of an application"})
-    content_type = fields.String()
-    size = fields.Integer()

@@ -1,7 +1,7 @@
-"""Transfers as JSON: a phone app can drive the whole journey (apply, follow, decide, archive).
-
-Writes take a JSON body only: a cross-site form cannot send one without a preflight, which
-this API never grants (the blueprint is exempt from the form CSRF token).
+"""Transfers as JSON: what only a transfer has (search a school, apply, accept with grade and
+class, progress, paper transfers, archives). Withdrawing, resubmitting, returning and rejecting
+are the generic case verbs of api/requests.py, for transfers as for every kind; the older
+transfer URLs for them still answer, through those same verbs.
 """
 
 from __future__ import annotations
@@ -9,46 +9,31 @@ from __future__ import annotations
 from flask import abort, jsonify, request
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
-from marshmallow import Schema, ValidationError
 
 from api import blueprint
+from api.bodies import json_body
 from api.errors import problem_response
+from api.requests import decide_step, resubmit_case, store_evidence, withdraw_case
 from api.transfer_schemas import (
-    EvidenceRefSchema,
     PaperTransferSchema,
     SchoolSchema,
+    TransferAcceptSchema,
     TransferApplySchema,
     TransferArchiveSchema,
     TransferDecisionSchema,
-    TransferResubmitSchema,
     TransferSchema,
     TransferStepSchema,
-    TransferWithdrawSchema,
 )
-from portal.approvals import engine
-from portal.approvals.models import Step
-from portal.errors import NotFound, ValidationFailed
-from portal.evidence.service import store_upload
-from portal.extensions import db
+from portal.errors import NotFound
+from portal.requests.service import Action, step_for_staff
 from portal.security.permissions import Permission, requires
-from portal.security.scope import can_act_for_unit, get_visible_student
+from portal.security.scope import get_visible_student
 from portal.transfers import service
+from portal.transfers.kind import TRANSFER
 
 
-def _body(schema: Schema) -> dict:
-    if not request.is_json:
-        abort(problem_response(415, "request.json_required", str(_l("Send a JSON body."))))
-    try:
-        return schema.load(request.get_json(silent=True) or {})
-    except ValidationError as error:
-        fields = ", ".join(sorted(error.messages))
-        raise ValidationFailed(
-            "request.invalid_body", _l("Please check: %(fields)s."), fields=fields
-        ) from None
-
-
-def _progress(case_id: int):
-    return jsonify(TransferSchema().dump(service.progress_of(service.load_transfer(case_id))))
+def _progress(case_id: int, status: int = 200):
+    return jsonify(TransferSchema().dump(service.progress_of(service.load_transfer(case_id)))), status
 
 
 @blueprint.get("/children/<int:student_id>/transfer-schools")
@@ -59,16 +44,13 @@ def transfer_schools(student_id: int):
     get:
       summary: Search receiving schools (any province, the child's stage only)
       parameters:
-        - {in: path, name: student_id, required: true, schema: {type: integer}}
         - {in: query, name: q, required: true, description: "part of the name, or the start of the code",
            schema: {type: string, maxLength: 50}}
       responses:
         200:
           description: OK
           content: {application/json: {schema: {type: array, items: SchoolSchema}}}
-        404:
-          description: Not your child (problem+json)
-          content: {application/problem+json: {schema: ProblemSchema}}
+        404: {description: "Not your child"}
     """
     student = get_visible_student(current_user, student_id)
     schools = service.receiving_schools(student, request.args.get("q", "")[:50])
@@ -82,8 +64,6 @@ def transfer_apply(student_id: int):
     ---
     post:
       summary: Apply for a transfer (refusals at the door carry a stable code)
-      parameters:
-        - {in: path, name: student_id, required: true, schema: {type: integer}}
       requestBody:
         required: true
         content: {application/json: {schema: TransferApplySchema}}
@@ -91,17 +71,13 @@ def transfer_apply(student_id: int):
         201:
           description: Applied; the receiving school reviews first
           content: {application/json: {schema: TransferSchema}}
-        409:
-          description: "Refused: transfer.already_open, transfer.same_school, transfer.wrong_stage,
-            transfer.outside_window, transfer.status_not_allowed (problem+json)"
-          content: {application/problem+json: {schema: ProblemSchema}}
+        409: {description: "Refused: transfer.already_open, transfer.same_school, transfer.wrong_stage,
+          transfer.outside_window, transfer.status_not_allowed"}
     """
-    data = _body(TransferApplySchema())
+    data = json_body(TransferApplySchema())
     student = get_visible_student(current_user, student_id)
     case = service.apply_for_transfer(student, current_user, **data)
-    response = _progress(case.id)
-    response.status_code = 201
-    return response
+    return _progress(case.id, 201)
 
 
 @blueprint.get("/transfers/<int:case_id>")
@@ -111,15 +87,11 @@ def transfer_progress(case_id: int):
     ---
     get:
       summary: Transfer progress
-      parameters:
-        - {in: path, name: case_id, required: true, schema: {type: integer}}
       responses:
         200:
           description: OK
           content: {application/json: {schema: TransferSchema}}
-        404:
-          description: Not found or not your child's (problem+json)
-          content: {application/problem+json: {schema: ProblemSchema}}
+        404: {description: "Not found or not your child's"}
     """
     case = service.transfer_for_family(current_user, case_id)
     return jsonify(TransferSchema().dump(service.progress_of(case)))
@@ -128,25 +100,20 @@ def transfer_progress(case_id: int):
 @blueprint.post("/transfers/<int:case_id>/withdraw")
 @requires(Permission.TRANSFERS_APPLY)
 def transfer_withdraw(case_id: int):
-    """Withdraw, until a party approved.
+    """Withdraw, until a party approved (the generic withdrawal, answered as a transfer).
     ---
     post:
-      summary: Withdraw the application
-      parameters:
-        - {in: path, name: case_id, required: true, schema: {type: integer}}
+      summary: Withdraw the application (older URL of POST /cases/{case_id}/withdraw)
+      deprecated: true
       requestBody:
-        content: {application/json: {schema: TransferWithdrawSchema}}
+        content: {application/json: {schema: WithdrawBody}}
       responses:
         200:
           description: Withdrawn
           content: {application/json: {schema: TransferSchema}}
-        409:
-          description: case.cannot_withdraw (problem+json)
-          content: {application/problem+json: {schema: ProblemSchema}}
+        409: {description: case.cannot_withdraw}
     """
-    data = _body(TransferWithdrawSchema())
-    engine.withdraw(case_id, current_user, reason=data["reason"])
-    return _progress(case_id)
+    return _progress(withdraw_case(case_id).id)
 
 
 @blueprint.post("/transfers/<int:case_id>/resubmit")
@@ -155,23 +122,18 @@ def transfer_resubmit(case_id: int):
     """Add what a party asked for; the same party reviews again with a fresh deadline.
     ---
     post:
-      summary: Resubmit a returned application
-      parameters:
-        - {in: path, name: case_id, required: true, schema: {type: integer}}
+      summary: Resubmit a returned application (older URL of POST /cases/{case_id}/resubmit)
+      deprecated: true
       requestBody:
         required: true
-        content: {application/json: {schema: TransferResubmitSchema}}
+        content: {application/json: {schema: ResubmitBody}}
       responses:
         200:
           description: Resubmitted
           content: {application/json: {schema: TransferSchema}}
-        409:
-          description: case.not_returned (problem+json)
-          content: {application/problem+json: {schema: ProblemSchema}}
+        409: {description: case.not_returned}
     """
-    data = _body(TransferResubmitSchema())
-    service.add_material(case_id, current_user, note=data["note"], refs=data["evidence"])
-    return _progress(case_id)
+    return _progress(resubmit_case(case_id).id)
 
 
 @blueprint.post("/transfer-evidence")
@@ -180,7 +142,8 @@ def transfer_evidence():
     """Upload one document (a photo or a PDF) to attach to an application by its id.
     ---
     post:
-      summary: Upload a document (multipart, field `file`; header X-Xueji-Client required)
+      summary: Upload a document (older URL of POST /evidence; header X-Xueji-Client required)
+      deprecated: true
       parameters:
         - {in: header, name: X-Xueji-Client, required: true, schema: {type: string}}
       requestBody:
@@ -191,13 +154,8 @@ def transfer_evidence():
       responses:
         201:
           description: Stored, cleaned of metadata
-          content: {application/json: {schema: EvidenceRefSchema}}
-        400:
-          description: evidence.unsupported_type, evidence.unreadable (problem+json)
-          content: {application/problem+json: {schema: ProblemSchema}}
-        413:
-          description: evidence.too_large (problem+json)
-          content: {application/problem+json: {schema: ProblemSchema}}
+          content: {application/json: {schema: EvidenceSchema}}
+        400: {description: "request.client_header_required, evidence.unsupported_type, evidence.missing_file"}
     """
     # A custom header cannot be sent cross-site without a preflight, which is never granted.
     if not request.headers.get("X-Xueji-Client"):
@@ -206,13 +164,7 @@ def transfer_evidence():
                 400, "request.client_header_required", str(_l("Send the X-Xueji-Client header."))
             )
         )
-    upload = request.files.get("file")
-    if upload is None:
-        raise ValidationFailed("evidence.unreadable", _l("The attached documents could not be read."))
-    evidence = store_upload(upload, uploader=current_user)
-    response = jsonify(EvidenceRefSchema().dump(evidence))
-    response.status_code = 201
-    return response
+    return store_evidence()
 
 
 @blueprint.get("/staff/transfer-steps")
@@ -230,9 +182,9 @@ def transfer_steps():
     return jsonify(TransferStepSchema(many=True).dump(service.cases_waiting_on(current_user.org_unit_id)))
 
 
-def _own_step(step_id: int) -> Step:
-    step = db.session.get(Step, step_id)
-    if step is None or step.case.kind != "transfer" or not can_act_for_unit(current_user, step.org_unit):
+def _own_step(step_id: int):
+    step = step_for_staff(current_user, step_id)
+    if step.case.kind != TRANSFER:
         raise NotFound("step.not_found", _l("No such step waiting for your unit."))
     return step
 
@@ -244,17 +196,34 @@ def transfer_step(step_id: int):
     ---
     get:
       summary: One transfer step's case
-      parameters:
-        - {in: path, name: step_id, required: true, schema: {type: integer}}
       responses:
         200:
           description: OK
           content: {application/json: {schema: TransferSchema}}
-        404:
-          description: Not a step of your unit (problem+json)
-          content: {application/problem+json: {schema: ProblemSchema}}
+        404: {description: Not a step of your unit}
     """
     return _progress(_own_step(step_id).case_id)
+
+
+@blueprint.post("/staff/transfer-steps/<int:step_id>/accept")
+@requires(Permission.CASES_DECIDE)
+def transfer_accept(step_id: int):
+    """The receiving school accepts and places the child (grade, class). Every other decision,
+    and every other party's approval, is POST /steps/{step_id}/decision.
+    ---
+    post:
+      summary: Accept a transfer into my school
+      requestBody:
+        required: true
+        content: {application/json: {schema: TransferAcceptSchema}}
+      responses:
+        200:
+          description: Accepted; the next party reviews
+          content: {application/json: {schema: TransferSchema}}
+        409: {description: "step.already_decided and other refusals"}
+    """
+    placement = json_body(TransferAcceptSchema())
+    return _progress(decide_step(_own_step(step_id).id, Action.APPROVE, "", placement).id)
 
 
 @blueprint.post("/staff/transfer-steps/<int:step_id>/decision")
@@ -263,9 +232,8 @@ def transfer_decide(step_id: int):
     """Approve (the receiving school places the child), reject with a reason, or return.
     ---
     post:
-      summary: Decide a transfer step
-      parameters:
-        - {in: path, name: step_id, required: true, schema: {type: integer}}
+      summary: Decide a transfer step (older URL of POST /steps/{step_id}/decision and …/accept)
+      deprecated: true
       requestBody:
         required: true
         content: {application/json: {schema: TransferDecisionSchema}}
@@ -273,24 +241,11 @@ def transfer_decide(step_id: int):
         200:
           description: Decided
           content: {application/json: {schema: TransferSchema}}
-        409:
-          description: step.already_decided and other refusals (problem+json)
-          content: {application/problem+json: {schema: ProblemSchema}}
+        409: {description: "step.already_decided and other refusals"}
     """
-    data = _body(TransferDecisionSchema())
-    step = _own_step(step_id)
-    if data["action"] == "return":
-        engine.return_case(step_id, current_user, missing=data["reason"])
-    else:
-        service.decide(
-            step_id,
-            current_user,
-            approve=data["action"] == "approve",
-            reason=data["reason"],
-            grade=data["grade"],
-            class_name=data["class_name"],
-        )
-    return _progress(step.case_id)
+    data = json_body(TransferDecisionSchema())
+    placement = {"grade": data["grade"], "class_name": data["class_name"]}
+    return _progress(decide_step(_own_step(step_id).id, data["action"], data["reason"], placement).id)
 
 
 @blueprint.post("/staff/paper-transfers")
@@ -307,11 +262,9 @@ def transfer_paper():
         201:
           description: Recorded
           content: {application/json: {schema: TransferSchema}}
-        409:
-          description: Refused at the door (problem+json)
-          content: {application/problem+json: {schema: ProblemSchema}}
+        409: {description: "Refused at the door"}
     """
-    data = _body(PaperTransferSchema())
+    data = json_body(PaperTransferSchema())
     case = service.record_paper_transfer(
         data["student_number"],
         current_user,
@@ -321,9 +274,7 @@ def transfer_paper():
         reason=data["reason"],
         reason_text=data["reason_text"],
     )
-    response = _progress(case.id)
-    response.status_code = 201
-    return response
+    return _progress(case.id, 201)
 
 
 @blueprint.get("/staff/transfer-archives")

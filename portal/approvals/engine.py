@@ -243,8 +243,14 @@ def _set_deadline(step: Step, calendar) -> None:
 # --- deciding ---------------------------------------------------------------------------
 
 
-def decide(step_id: int, actor, *, approve: bool, reason: str = "", today=None) -> Step:
-    """Approve or reject a pending decision step; approve (acknowledge) a filing step."""
+def decide(
+    step_id: int, actor, *, approve: bool, reason: str = "", details: dict | None = None, today=None
+) -> Step:
+    """Approve or reject a pending decision step; approve (acknowledge) a filing step.
+
+    `details`: what the deciding unit adds to its decision (a transfer's placement, a
+    resumption's grade); the kind checks and records them (`RequestKind.before_decide`).
+    """
     reason = _checked_reason(reason, required=False)
     step = _lock_step_for(step_id, actor)
     if step.mode == StepMode.FILING:
@@ -261,6 +267,7 @@ def decide(step_id: int, actor, *, approve: bool, reason: str = "", today=None) 
         if step.state == outcome and step.decided_by_id == actor.id:
             return step  # the same person's retried submit: already done
         raise Conflict("step.already_decided", _l("This step has already been decided."))
+    get_kind(step.case.kind).before_decide(step, actor, outcome, details or {})
     move_step(step, outcome, actor, reason)
     _advance(step.case, actor, today or clock.today())
     return step

@@ -100,6 +100,10 @@ class RequestKind:
     def route(self, case) -> list[RouteStep]:
         raise NotImplementedError
 
+    def before_decide(self, step, actor, outcome, details: dict) -> None:
+        """Check and record what the deciding unit adds to `outcome` (a StepState), under the
+        step's lock, before the step moves: raise a DomainError to refuse the decision."""
+
     def on_open(self, case, actor) -> None:
         """Put in place what the open case means for the record (e.g. 'transfer in progress')."""
 

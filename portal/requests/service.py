@@ -142,6 +142,15 @@ def resubmission_notes(case: Case, note: str) -> dict:
     return {"resubmission_notes": notes}
 
 
+def resubmit(user, case: Case, note: str, evidence: list[str]) -> Case:
+    """The family adds what was missing to a returned case (any kind) and sends it back;
+    `evidence`: checked references of stored documents."""
+    note = (note or "").strip()
+    if not note and not evidence:
+        raise ValidationFailed("case.nothing_added", _l("Please describe or attach what was missing."))
+    return engine.resubmit(case.id, user, additions=resubmission_notes(case, note), evidence=evidence)
+
+
 def kind_or_none(name: str):
     try:
         return get_kind(name)
@@ -287,8 +296,9 @@ class Action:
     ALL = (APPROVE, REJECT, RETURN, FILE)
 
 
-def act_on_step(user, step_id: int, action: str, reason: str) -> Step:
-    """One decision on a step: approve, reject (with a reason), return (with what is missing), file."""
+def act_on_step(user, step_id: int, action: str, reason: str, details: dict | None = None) -> Step:
+    """One decision on a step: approve, reject (with a reason), return (with what is missing), file.
+    `details`: what the unit adds when it approves (a transfer's placement, a resumption's grade)."""
     if action == Action.RETURN:
         return engine.return_case(step_id, user, missing=reason)
     if action in (Action.APPROVE, Action.FILE):
@@ -296,7 +306,7 @@ def act_on_step(user, step_id: int, action: str, reason: str) -> Step:
         # A filing step is only ever filed; "approve" on it is the same act, under its own name.
         if step is not None and action == Action.FILE and step.mode != StepMode.FILING:
             raise ValidationFailed("step.bad_action", _l("Please choose what to do with this request."))
-        return engine.decide(step_id, user, approve=True, reason=reason)
+        return engine.decide(step_id, user, approve=True, reason=reason, details=details)
     if action == Action.REJECT:
         return engine.decide(step_id, user, approve=False, reason=reason)
     raise ValidationFailed("step.bad_action", _l("Please choose what to do with this request."))

@@ -18,7 +18,7 @@ from sqlalchemy import select
 from portal import clock
 from portal.accounts.models import Role
 from portal.approvals.kinds import RequestKind, RouteStep
-from portal.approvals.models import StepMode
+from portal.approvals.models import StepMode, StepState
 from portal.errors import Conflict, NotFound, ValidationFailed
 from portal.extensions import db
 from portal.guardians.models import GuardianLink
@@ -169,6 +169,13 @@ class Transfer(RequestKind):
         if windows.setting_for(from_province.id).route_order == TransferRouteOrder.COUNTY_FIRST:
             sending.reverse()  # AH-21: the sending department checks with the school
         return [*steps, *sending]
+
+    def before_decide(self, step, actor, outcome, details: dict) -> None:
+        """The receiving school places the child (grade, class) when it accepts."""
+        if step.role == RECEIVING_SCHOOL and outcome == StepState.APPROVED:
+            from portal.transfers import service
+
+            service.place(step.case, details.get("grade"), details.get("class_name", ""))
 
     def on_open(self, case, actor) -> None:
         from portal.transfers import service

@@ -31,7 +31,7 @@ from portal.provinces.rules import working_calendar
 from portal.registry.models import HistoryKind, Student, StudentHistory
 from portal.registry.service import change_status
 from portal.registry.status import Status
-from portal.security.scope import can_act_for_unit
+from portal.requests import service as requests_service
 from portal.transfers.kind import (
     RECEIVING_SCHOOL,
     TRANSFER,
@@ -199,12 +199,14 @@ def school_id_by_code(code: str) -> int:
 
 
 def add_material(case_id: int, requester, *, note: str = "", refs=(), uploads=()) -> Case:
-    """Resubmit a returned transfer with more material: a note, uploads, stored references."""
+    """Resubmit a returned transfer with more material: a note, uploads, stored references
+    (the one resubmission of every kind, `portal.requests.service.resubmit`)."""
     case = db.session.get(Case, case_id)
-    already = case.payload.get("evidence", []) if case is not None else []
-    refs = check_references(list(refs), requester, already=already)
+    if case is None:
+        raise NotFound("case.not_found", _l("No such request."))
+    refs = check_references(list(refs), requester, already=case.payload.get("evidence", []))
     refs += [store_upload(upload, uploader=requester).id for upload in uploads]
-    return engine.resubmit(case_id, requester, additions={"note": note} if note else None, evidence=refs)
+    return requests_service.resubmit(requester, case, note, refs)
 
 
 # --- deciding --------------------------------------------------------------------------------
@@ -213,24 +215,13 @@ def add_material(case_id: int, requester, *, note: str = "", refs=(), uploads=()
 def decide(
     step_id: int, actor, *, approve: bool, reason: str = "", grade=None, class_name: str = "", today=None
 ) -> Step:
-    """The engine's decision; the receiving school places the child (grade, class) when accepting.
-
-    The step's row is locked before the placement is written: two registrars at once then
-    queue on the step, never on the case row in the other order (a deadlock).
-    """
-    step = db.session.scalar(
-        select(Step)
-        .where(Step.id == step_id)
-        .with_for_update(of=Step)
-        .execution_options(populate_existing=True)
-    )
-    accepting = step is not None and step.role == RECEIVING_SCHOOL and approve
-    if accepting and step.state == StepState.PENDING and can_act_for_unit(actor, step.org_unit):
-        _place(step.case, grade, class_name)
-    return engine.decide(step_id, actor, approve=approve, reason=reason, today=today)
+    """The engine's decision; the receiving school places the child (grade, class) when accepting
+    (the kind checks the placement under the step's lock, `Transfer.before_decide`)."""
+    placement = {"grade": grade, "class_name": class_name}
+    return engine.decide(step_id, actor, approve=approve, reason=reason, details=placement, today=today)
 
 
-def _place(case: Case, grade, class_name: str) -> None:
+def place(case: Case, grade, class_name: str) -> None:
     to_school = receiving_school(case)
     grade = case.student.grade if grade in (None, "") else grade
     if not isinstance(grade, int) or grade not in STAGE_GRADES[to_school.stage]:

@@ -137,3 +137,76 @@ def test_paper_transfer_by_api_and_the_document(app, client):
     validate(spec)
     assert "/children/{student_id}/transfers" in spec["paths"]
     assert "TransferSchema" in spec["components"]["schemas"]
+
+
+def test_the_generic_case_endpoints_serve_a_transfer(app, client):
+    school_id, school_code, child_id, number = _world()
+    sign_in(client, "13912348001")
+    transfer = client.post(
+        f"/api/v1/children/{child_id}/transfers", json={"to_school_id": school_id, "reason": "job_moved"}
+    ).get_json()
+    step_id = transfer["parties"][0]["step_id"]
+    registrar = _staff(app, "api.rs")
+    assert (
+        registrar.get(f"/api/v1/steps/{step_id}")
+        .get_json()["decide_path"]
+        .endswith(f"/steps/{step_id}/decision")
+    )
+    returned = registrar.post(
+        f"/api/v1/steps/{step_id}/decision", json={"action": "return", "reason": "请补充证明"}
+    )
+    assert returned.status_code == 200 and returned.get_json()["state"] == "returned"
+    resubmitted = client.post(f"/api/v1/cases/{transfer['id']}/resubmit", json={"note": "已补充"})
+    assert resubmitted.status_code == 200 and resubmitted.get_json()["state"] == "open"
+    # Approving a receiving school's step needs the placement: the generic decision refuses.
+    unplaced = registrar.post(f"/api/v1/steps/{step_id}/decision", json={"action": "approve"})
+    assert unplaced.status_code == 400 and unplaced.get_json()["code"] == "transfer.class_required"
+    wrong_grade = registrar.post(
+        f"/api/v1/staff/transfer-steps/{step_id}/accept", json={"grade": 11, "class_name": "3班"}
+    )
+    assert wrong_grade.status_code == 400 and wrong_grade.get_json()["code"] == "transfer.bad_grade"
+    no_class = registrar.post(f"/api/v1/staff/transfer-steps/{step_id}/accept", json={"grade": 4})
+    assert no_class.status_code == 400 and no_class.get_json()["code"] == "request.invalid_body"
+    still = client.get(f"/api/v1/transfers/{transfer['id']}").get_json()
+    assert still["parties"][0]["state"] == "pending"  # the refusals changed nothing
+    accepted = registrar.post(
+        f"/api/v1/staff/transfer-steps/{step_id}/accept", json={"grade": 4, "class_name": "3班"}
+    )
+    assert accepted.status_code == 200
+    assert [p["state"] for p in accepted.get_json()["parties"][:2]] == ["approved", "pending"]
+    county_step = accepted.get_json()["parties"][1]["step_id"]
+    rejected = _staff(app, "api.rc").post(
+        f"/api/v1/steps/{county_step}/decision", json={"action": "reject", "reason": "材料不符"}
+    )
+    assert rejected.status_code == 200 and rejected.get_json()["state"] == "rejected"
+    # The same registrar's retried accept is already done; the case does not move again.
+    retried = registrar.post(f"/api/v1/staff/transfer-steps/{step_id}/accept", json={"class_name": "3班"})
+    assert retried.status_code == 200 and retried.get_json()["state"] == "rejected"
+
+
+def test_withdraw_a_transfer_by_the_generic_endpoint(app, client):
+    school_id, school_code, child_id, number = _world()
+    sign_in(client, "13912348001")
+    transfer = client.post(
+        f"/api/v1/children/{child_id}/transfers", json={"to_school_id": school_id, "reason": "job_moved"}
+    ).get_json()
+    withdrawn = client.post(f"/api/v1/cases/{transfer['id']}/withdraw", json={"reason": "不转了"})
+    assert withdrawn.status_code == 200 and withdrawn.get_json()["state"] == "withdrawn"
+    # The older URL answers through the same withdrawal, in the transfer's shape.
+    again = client.post(f"/api/v1/transfers/{transfer['id']}/withdraw", json={})
+    assert again.status_code == 200 and again.get_json()["state"] == "withdrawn"
+    assert again.get_json()["parties"][0]["state"] == "withdrawn"
+
+
+def test_the_document_marks_the_older_transfer_urls(client):
+    spec = client.get("/api/v1/openapi.json").get_json()
+    validate(spec)
+    paths = spec["paths"]
+    for path in ("/transfers/{case_id}/withdraw", "/transfers/{case_id}/resubmit", "/transfer-evidence"):
+        assert paths[path]["post"]["deprecated"] is True
+    assert paths["/staff/transfer-steps/{step_id}/decision"]["post"]["deprecated"] is True
+    assert "deprecated" not in paths["/staff/transfer-steps/{step_id}/accept"]["post"]
+    accept_params = paths["/staff/transfer-steps/{step_id}/accept"]["post"]["parameters"]
+    assert accept_params == [
+        {"in": "path", "name": "step_id", "required": True, "schema": {"type": "integer"}}
+    ]

@@ -179,7 +179,7 @@ def test_return_for_more_material_and_resubmit(world):
     assert case.state == CaseState.OPEN
     assert case.steps[0].state == StepState.PENDING
     assert case.payload["evidence"] == [world.photo, more]
-    assert case.payload["note"] == "已补充"
+    assert case.payload["resubmission_notes"] == ["已补充"]
 
 
 def test_withdraw_until_a_party_approved(world):
