@@ -38,6 +38,7 @@ from portal.audit.service import record_event
 from portal.audit.tags import AuditTag
 from portal.errors import Conflict, DomainError, NotFound, ValidationFailed
 from portal.extensions import db
+from portal.guardians.models import GuardianLink
 from portal.orgs.models import OrgLevel, OrgUnit
 from portal.provinces.models import TimeoutPolicy
 from portal.provinces.rules import NATIONAL_RULE, EffectiveRule, rule_for, working_calendar
@@ -289,8 +290,8 @@ def return_case(step_id: int, actor, *, missing: str, today=None) -> Step:
 def resubmit(
     case_id: int, actor, *, additions: dict | None = None, evidence: list[str] | None = None, today=None
 ) -> Case:
-    """The requester adds what was missing; the returned step resumes with a fresh deadline."""
-    case = _lock_case_for_requester(case_id, actor)
+    """The family adds what was missing; the returned step resumes with a fresh deadline."""
+    case = _lock_case_for_family(case_id, actor)
     if case.state != CaseState.RETURNED:
         raise Conflict("case.not_returned", _l("This request is not waiting for more material."))
     today = today or clock.today()
@@ -310,9 +311,9 @@ def resubmit(
 
 
 def withdraw(case_id: int, actor, *, reason: str = "") -> Case:
-    """The requester withdraws the case, while no party has decided any step of it."""
+    """The family withdraws the case, while no party has decided any step of it."""
     reason = _checked_reason(reason, required=False)
-    case = _lock_case_for_requester(case_id, actor)
+    case = _lock_case_for_family(case_id, actor)
     if case.state == CaseState.WITHDRAWN:
         return case  # a retried tap
     decided = any(StepState(s.state) in DECIDED_STEP_STATES for s in case.steps)
@@ -366,16 +367,32 @@ def _lock_step(step_id: int) -> Step | None:
     return db.session.scalar(query)
 
 
-def _lock_case_for_requester(case_id: int, actor) -> Case:
+def _lock_case_for_family(case_id: int, actor) -> Case:
     case = db.session.scalar(
         select(Case)
         .where(Case.id == case_id)
         .with_for_update(of=Case)
         .execution_options(populate_existing=True)
     )
-    if case is None or case.requester_id != getattr(actor, "id", None):
+    if case is None or not acts_for_family(case, actor):
         raise NotFound("case.not_found", _l("No such request."))
     return case
+
+
+def acts_for_family(case: Case, user) -> bool:
+    """Whether `user` may follow a case up for the family (resubmit, withdraw): the person who
+    started it (a guardian, or a registrar from a paper form), or any guardian linked to the
+    child now (the other parent; the family of a case a registrar opened for them)."""
+    if case.requester_id == getattr(user, "id", None):
+        return True
+    if user is None or user.is_staff:
+        return False
+    link = select(GuardianLink.id).where(
+        GuardianLink.guardian_id == user.id,
+        GuardianLink.student_id == case.student_id,
+        GuardianLink.revoked_at.is_(None),
+    )
+    return db.session.scalar(link) is not None
 
 
 def _advance(case: Case, actor, today: date) -> None:

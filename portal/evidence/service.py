@@ -17,7 +17,7 @@ import secrets
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import String, cast, select
+from sqlalchemy import String, cast, or_, select
 
 from portal.audit.service import record_event
 from portal.audit.tags import AuditTag
@@ -104,13 +104,18 @@ def visible_evidence(user, ref: str) -> Evidence:
 
 
 def cases_carrying(evidence: Evidence) -> list:
-    """The cases that keep this evidence: only those its own uploader requested (a reference
-    copied into somebody else's case grants nothing)."""
+    """The cases that keep this evidence: only those its own uploader requested or followed up
+    as the child's guardian (a reference copied into somebody else's case grants nothing)."""
     from portal.approvals.models import Case
+    from portal.guardians.models import GuardianLink
 
+    # The requester, or a guardian of the child who added it on resubmitting (the engine lets
+    # any linked guardian follow a case up; `check_references` took only their own uploads).
+    uploader_id = evidence.uploader_id
+    uploaders_children = select(GuardianLink.student_id).where(GuardianLink.guardian_id == uploader_id)
     candidates = db.session.scalars(
         select(Case).where(
-            Case.requester_id == evidence.uploader_id,
+            or_(Case.requester_id == evidence.uploader_id, Case.student_id.in_(uploaders_children)),
             cast(Case.payload, String).contains(evidence.id),  # narrows; the check is below
         )
     )

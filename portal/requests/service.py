@@ -107,11 +107,20 @@ def case_for_family(user, case_id: int) -> Case:
         .where(Case.id == case_id)
         .options(selectinload(Case.steps).joinedload(Step.org_unit), joinedload(Case.student))
     )
-    if case is None:
+    # One answer whether the case is missing or not this person's (nothing to learn by probing).
+    if case is None or not _may_follow(case, user):
         raise NotFound("case.not_found", _l("No such request."))
-    if case.requester_id != user.id:
-        get_visible_student(user, case.student_id)  # NotFound unless a linked guardian
     return case
+
+
+def _may_follow(case: Case, user) -> bool:
+    if case.requester_id == user.id:
+        return True
+    try:
+        get_visible_student(user, case.student_id)  # NotFound unless a linked guardian
+    except NotFound:
+        return False
+    return True
 
 
 def case_page(case: Case) -> dict:
@@ -132,7 +141,7 @@ def case_page(case: Case) -> dict:
 
 def can_withdraw(case: Case, user) -> bool:
     decided = any(StepState(s.state).is_decided for s in case.steps)
-    return case.state_enum.is_live and not decided and case.requester_id == user.id
+    return case.state_enum.is_live and not decided and engine.acts_for_family(case, user)
 
 
 def resubmission_notes(case: Case, note: str) -> dict:

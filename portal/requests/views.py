@@ -16,7 +16,7 @@ from portal import clock, forms
 from portal.approvals import engine
 from portal.approvals.kinds import case_kind_label
 from portal.approvals.models import Case
-from portal.errors import DomainError, NotFound, ValidationFailed
+from portal.errors import DomainError, ValidationFailed
 from portal.evidence.service import store_upload
 from portal.extensions import db
 from portal.requests import service
@@ -127,15 +127,8 @@ def resubmit(case_id: int):
     """The family adds what was missing and sends the request back to the same party."""
     found = service.case_for_family(current_user, case_id)
     try:
-        if found.requester_id != current_user.id:
-            raise NotFound("case.not_found", _l("No such request."))
-        note = forms.text("note", max_length=500)
         evidence = store_evidence(request.files.getlist("evidence"), current_user)
-        if not note and not evidence:
-            raise ValidationFailed("case.nothing_added", _l("Please describe or attach what was missing."))
-        engine.resubmit(
-            found.id, current_user, additions=service.resubmission_notes(found, note), evidence=evidence
-        )
+        service.resubmit(current_user, found, forms.text("note", max_length=500), evidence)
     except DomainError as error:
         db.session.rollback()
         found = service.case_for_family(current_user, case_id)
@@ -269,6 +262,7 @@ def request_helpers():
             student, current_user, open_cases
         ),
         "cases_of_student": service.cases_of_student,
+        "acts_for_family": lambda case: engine.acts_for_family(case, current_user),
         "case_url": case_url,
         "evidence_url": evidence_url,
         "iso_date": iso_date,
