@@ -89,6 +89,9 @@ class RequestKind:
     # student); decisions post to `decide_endpoint` (with step_id=...) when a kind has its own.
     review_template: str | None = None
     decide_endpoint: str | None = None
+    # Staff step page: a partial of extra fields inside the generic decision form (context:
+    # case, step, student, grades); what they post reaches `before_decide` as `details`.
+    decision_template: str | None = None
     # Family request page: a partial included in the request's page (context: case, student);
     # the family's request list links to `progress_endpoint` (with case_id=...) when set.
     summary_template: str | None = None

@@ -23,10 +23,10 @@ from portal.audit.service import record_event
 from portal.audit.tags import AuditTag
 from portal.errors import DomainError, NotFound, ValidationFailed
 from portal.extensions import db
-from portal.orgs.models import OrgUnit
+from portal.orgs.models import STAGE_GRADES, OrgUnit
 from portal.orgs.service import subtree_ids
 from portal.provinces.rules import working_calendar
-from portal.registry.models import Student
+from portal.registry.models import Student, grade_label
 from portal.security.scope import SCHOOL_ONLY, get_visible_student
 
 QUEUE_PAGE_SIZE = 25
@@ -291,10 +291,16 @@ def step_page(user, step: Step) -> dict:
         "kind": kind_or_none(case.kind),
         "is_filing": step.mode == StepMode.FILING,
         "is_requester": case.requester_id == user.id,
+        "grades": school_grades(student.school),
         "calendar": working_calendar(step.province_id),
         "today": clock.today(),
         "evidence": case.payload.get("evidence", []),
     }
+
+
+def school_grades(school) -> list[tuple[int, str]]:
+    """The grades `school` teaches, with their labels (a decision that sets a grade offers these)."""
+    return [(grade, grade_label(grade)) for grade in STAGE_GRADES.get(school.stage, ())]
 
 
 class Action:

@@ -17,11 +17,12 @@ from sqlalchemy import select
 from portal import clock
 from portal.accounts.models import Role
 from portal.approvals.kinds import RequestKind, RouteStep
-from portal.approvals.models import StepMode
+from portal.approvals.models import StepMode, StepState
 from portal.errors import Conflict, NotFound, ValidationFailed
 from portal.extensions import db
 from portal.guardians.models import GuardianLink
-from portal.registry.service import change_status
+from portal.orgs.models import STAGE_GRADES
+from portal.registry.service import change_fields, change_status
 from portal.registry.status import FIRST_SENIOR_HIGH_GRADE, Status, check_transition
 from portal.security.scope import get_visible_student
 
@@ -131,18 +132,49 @@ class Suspension(StatusRequest):
 
 
 class Resumption(StatusRequest):
-    """复学: back to attending, after a suspension or a stay abroad (the return is marked)."""
+    """复学: back to attending, after a suspension or a stay abroad (the return is marked).
+
+    M-16 keeps the record while the student is away and leaves the procedure to the school
+    ("复学时,学校应及时办理相关手续") under the province's rules: no rule fixes the grade the
+    student returns to (the same one, the one below, the one the class reached meanwhile). So
+    the school's registrar sets it when approving, among the grades the school teaches
+    (`portal.orgs.models.STAGE_GRADES`); without one the grade on record stays.
+    """
 
     name = "resumption"
     label = _l("Return to school")
     target = Status.ATTENDING
+    decision_template = "requests/_resumption_grade.html"
 
     def route(self, case):
         return [RouteStep("school", case.student.school)]
 
+    def before_decide(self, step, actor, outcome, details: dict) -> None:
+        if outcome != StepState.APPROVED or details.get("grade") in (None, ""):
+            return
+        grade = returning_grade(step.case.student.school, details["grade"])
+        step.case.payload = {**step.case.payload, "grade": grade}
+
     def on_approve(self, case, actor) -> None:
         super().on_approve(case, actor)
         case.student.status_until = None
+        grade = case.payload.get("grade")
+        if grade is not None and grade != case.student.grade:
+            change_fields(case.student, {"grade": grade}, actor, reason=str(self.label), case=case)
+
+
+def returning_grade(school, raw) -> int:
+    """`raw` (a number, or its digits from a form) as a grade `school` teaches; refused otherwise."""
+    grade = raw if isinstance(raw, int) and not isinstance(raw, bool) else None
+    if isinstance(raw, str) and raw.strip().isdigit():
+        grade = int(raw.strip())
+    if grade is None or grade not in STAGE_GRADES.get(school.stage, ()):
+        raise ValidationFailed(
+            "resumption.bad_grade",
+            _l("%(school)s does not teach that grade: please choose one of its grades."),
+            school=school.name,
+        )
+    return grade
 
 
 class Withdrawal(StatusRequest):

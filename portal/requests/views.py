@@ -189,7 +189,8 @@ def decide(step_id: int):
     found = service.step_for_staff(current_user, step_id)
     action = request.form.get("action", "")
     try:
-        service.act_on_step(current_user, found.id, action, forms.text("reason", max_length=600))
+        details = {"grade": request.form.get("grade", "")[:2]}  # what a kind's decision fields add
+        service.act_on_step(current_user, found.id, action, forms.text("reason", max_length=600), details)
     except DomainError as error:
         db.session.rollback()
         found = service.step_for_staff(current_user, step_id)
