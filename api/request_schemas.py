@@ -155,7 +155,10 @@ class AlertSchema(Schema):
 
 class EarlyWarningSchema(Schema):
     overdue = fields.List(fields.Nested(EarlyWarningStepSchema))
-    soon = fields.List(fields.Nested(EarlyWarningStepSchema), metadata={"description": "due within 5 days"})
+    soon = fields.List(
+        fields.Nested(EarlyWarningStepSchema),
+        metadata={"description": "due within 5 working days (the province's calendar)"},
+    )
     alerts = fields.List(fields.Nested(AlertSchema))
 
 

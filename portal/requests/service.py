@@ -23,14 +23,14 @@ from portal.audit.service import record_event
 from portal.audit.tags import AuditTag
 from portal.errors import DomainError, NotFound, ValidationFailed
 from portal.extensions import db
-from portal.orgs.models import STAGE_GRADES, OrgUnit
+from portal.orgs.models import STAGE_GRADES, OrgLevel, OrgUnit
 from portal.orgs.service import subtree_ids
 from portal.provinces.rules import working_calendar
 from portal.registry.models import Student, grade_label
 from portal.security.scope import SCHOOL_ONLY, get_visible_student
 
 QUEUE_PAGE_SIZE = 25
-EARLY_WARNING_DAYS = 5  # "soon due": within this many calendar days
+EARLY_WARNING_WORKING_DAYS = 5  # "soon due": within this many working days (the province's calendar)
 EARLY_WARNING_LIMIT = 50
 
 
@@ -366,7 +366,7 @@ def early_warning(user, today: date | None = None) -> dict:
             base.where(
                 Step.overdue_since.is_(None),
                 Step.due_on >= today,
-                Step.due_on <= today + timedelta(days=EARLY_WARNING_DAYS),
+                Step.due_on <= soon_until(working_calendar(_province_of(unit).id), today),
             )
             .order_by(Step.due_on, Step.id)
             .limit(EARLY_WARNING_LIMIT)
@@ -384,6 +384,30 @@ def early_warning(user, today: date | None = None) -> dict:
         ).unique()
     )
     return {"unit": unit, "overdue": overdue, "soon": soon, "alerts": alerts, "today": today}
+
+
+def _province_of(unit: OrgUnit) -> OrgUnit:
+    # Every step in the area is owned by a unit of this province, and a step's calendar is its
+    # owning unit's province's (Step.province_id): one calendar serves the whole area.
+    return unit.ancestor_at(OrgLevel.PROVINCE)
+
+
+def soon_until(calendar, today: date) -> date:
+    """The last day that is at most EARLY_WARNING_WORKING_DAYS working days after `today`.
+
+    Where the window runs past the known holiday calendar, the unknown days are counted as
+    Monday to Friday: at worst a step is shown as soon due a day early; no deadline is
+    stated from this (a step's own deadline then reads "awaits the calendar").
+    """
+    deadline = calendar.add_working_days(today, EARLY_WARNING_WORKING_DAYS)
+    if deadline.due_on is not None:
+        return deadline.due_on  # deadlines always fall on working days
+    day = deadline.known_until
+    remaining = EARLY_WARNING_WORKING_DAYS - calendar.working_days_between(today, day)
+    while remaining:
+        day += timedelta(days=1)
+        remaining -= day.weekday() < 5
+    return day
 
 
 def acknowledge_alert(user, alert_id: int) -> Alert:
