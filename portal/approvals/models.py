@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+import re
 from datetime import date, datetime
 
 from flask_babel import lazy_gettext as _l
@@ -133,15 +134,26 @@ STEP_STATE_LABELS = {
 
 
 def case_reference(case_id: int, opened_at: datetime | None) -> str:
+    """The one format of every case's reference, whatever its kind: XJ-<year opened>-<id>."""
     year = opened_at.year if opened_at else clock.today().year
     return f"XJ-{year}-{case_id:06d}"
 
 
+# Transfers once read ZX<year><id, 7 digits> (ZX20260000123); those references were quoted to
+# families and sent in messages, so they still find their case.
+_LEGACY_TRANSFER_REFERENCE = re.compile(r"ZX(\d{4})(\d{7})")
+
+
 def case_id_from_reference(reference: str) -> int | None:
-    """The case id in a reference the family typed (XJ-2026-000123), or None."""
-    prefix, _, rest = reference.strip().upper().partition("-")
+    """The case id in a reference the family typed (XJ-2026-000123, or a transfer's older
+    ZX20260000123), or None."""
+    typed = "".join(str(reference or "").split()).upper()
+    legacy = _LEGACY_TRANSFER_REFERENCE.fullmatch(typed)
+    if legacy:
+        return int(legacy.group(2))
+    prefix, _, rest = typed.partition("-")
     year, _, number = rest.partition("-")
-    if prefix != "XJ" or not (year.isdigit() and number.isdigit()):
+    if prefix != "XJ" or not (len(year) == 4 and year.isdigit() and number.isdigit()):
         return None
     return int(number)
 

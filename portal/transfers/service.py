@@ -53,12 +53,6 @@ COMPLETED_FOR_STAFF = register_message(
 )
 
 
-def reference(case: Case) -> str:
-    """The number the family quotes: ZX, the year it opened, the case id."""
-    opened = case.opened_at or clock.now()
-    return f"ZX{opened:%Y}{case.id:07d}"
-
-
 # --- applying ------------------------------------------------------------------------------
 
 
@@ -344,7 +338,7 @@ def _tell_registrars(case: Case, from_school: OrgUnit, to_school: OrgUnit) -> No
             case=case,
             from_school=from_school.name,
             to_school=to_school.name,
-            reference=reference(case),
+            reference=case.reference,
         )
 
 
@@ -476,7 +470,7 @@ def progress_of(case: Case, today: date | None = None) -> Progress:
     units = {s.org_unit_id: s.org_unit for s in case.steps}
     from_school = units.get(case.payload["from_school_id"]) or sending_school(case)
     to_school = units.get(case.payload["to_school_id"]) or receiving_school(case)
-    return Progress(case, reference(case), parties, done, can_withdraw, from_school, to_school)
+    return Progress(case, case.reference, parties, done, can_withdraw, from_school, to_school)
 
 
 def _party(step: Step, calendar, today: date) -> PartyProgress:

@@ -65,7 +65,7 @@ def test_the_family_applies_and_follows_four_parties(app, client, tmp_path):
     page = client.get(progress_path).get_data(as_text=True)
     assert page.count('class="step step-') == 4
     assert "<progress" in page and 'value="0"' in page
-    assert re.search(r"ZX\d{4}\d{7}", page)  # the reference number
+    assert re.search(r"XJ-\d{4}-\d{6}", page)  # the reference number, as every case's
     assert "撤回申请" in page  # withdrawable until a party approves
     assert _decide(app, "tr.rs", grade="4", class_name="3班").status_code == 302
     page = client.get(progress_path).get_data(as_text=True)

@@ -87,6 +87,13 @@ def test_full_journey_through_four_parties_moves_the_record_and_keeps_the_number
         )
     ).all()
     assert sorted(told) == sorted([staff["sending_school"].id, staff["other_county_school"].id])
+    references = db.session.scalars(
+        select(InboxMessage.params["reference"].as_string()).where(
+            InboxMessage.kind == "transfer.completed_staff", InboxMessage.case_id == case.id
+        )
+    ).all()
+    assert references == [case.reference, case.reference]  # one reference format for every kind
+    assert service.progress_of(case).reference == case.reference
 
 
 def test_both_schools_in_one_county_route_through_that_county_once(world):
