@@ -42,6 +42,18 @@ def portrait_with_gps(size=(413, 531)) -> bytes:
     return jpeg_with_gps(size=size)
 
 
+def avatar_with_gps(size=(600, 780), seed: int = 1) -> bytes:
+    """A drawn head and shoulders (the demo's avatar, never a person) carrying a GPS position."""
+    import random
+
+    from portal.demo.photos import draw_avatar
+
+    image = Image.open(io.BytesIO(draw_avatar(random.Random(seed), size)))
+    out = io.BytesIO()
+    image.save(out, format="JPEG", exif=_exif_with_gps(), quality=90)
+    return out.getvalue()
+
+
 def portrait_png_with_alpha(size=(400, 520)) -> bytes:
     out = io.BytesIO()
     image = Image.new("RGBA", size, (0, 0, 0, 0))

@@ -21,9 +21,10 @@ SKIN = ((236, 200, 170), (225, 185, 150), (240, 210, 185))
 
 
 def draw_avatar(rng: random.Random, size=(MIN_WIDTH, MIN_HEIGHT)) -> bytes:
-    """A JPEG of a drawn head and shoulders in registry-photo proportions."""
-    width, height = size
-    image = Image.new("RGB", size, rng.choice(BACKDROPS))
+    """A JPEG of a drawn head and shoulders in registry-photo proportions (drawn at the
+    usual 358 × 441 px, then scaled to `size`)."""
+    width, height = MIN_WIDTH, MIN_HEIGHT
+    image = Image.new("RGB", (width, height), rng.choice(BACKDROPS))
     draw = ImageDraw.Draw(image)
     centre = width // 2
     draw.ellipse((centre - 170, height - 150, centre + 170, height + 150), fill=rng.choice(UNIFORMS))
@@ -34,6 +35,8 @@ def draw_avatar(rng: random.Random, size=(MIN_WIDTH, MIN_HEIGHT)) -> bytes:
     for eye in (centre - 38, centre + 38):
         draw.ellipse((eye - 8, 190, eye + 8, 206), fill=(40, 30, 30))
     draw.arc((centre - 30, 230, centre + 30, 270), start=20, end=160, fill=(150, 70, 70), width=4)
+    if size != (width, height):
+        image = image.resize(size, Image.Resampling.LANCZOS)
     out = io.BytesIO()
     image.save(out, format="JPEG", quality=88)
     return out.getvalue()
