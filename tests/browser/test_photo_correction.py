@@ -14,7 +14,7 @@ from sqlalchemy import create_engine, text
 
 from tests import evidence_files
 from tests.browser.conftest import sign_in_staff
-from tests.browser.test_correction_flow import _accessible, _fits_a_small_phone, _sign_in
+from tests.browser.test_correction_flow import _accessible, _fits_a_small_phone, _sign_in, approve_from_queue
 
 pytestmark = pytest.mark.browser
 # The second 139 guardian of the demo county (test_correction_flow corrects the first one's child).
@@ -78,28 +78,11 @@ def _make_the_photo_a_key_field(browser, base_url, login, artifacts) -> None:
     context.close()
 
 
-def _approve(browser, base_url, login, child, artifacts, shot, *, staff=False) -> None:
-    context, page = _new_context_page(browser)
-    if staff:
-        sign_in_staff(page, base_url, login)
-    else:
-        _sign_in(page, base_url, login)
-    page.goto(f"{base_url}/corrections/queue")
-    page.get_by_role("link", name=child["name"]).click()
-    page.wait_for_load_state()
-    proposed = page.get_by_role("img", name="申请更换的学籍照片")
-    assert proposed.is_visible()
+def _the_proposed_photo(page) -> None:
+    assert page.get_by_role("img", name="申请更换的学籍照片").is_visible()
     page.wait_for_function(
         "() => [...document.querySelectorAll('table.changes-table img')].every(i => i.naturalWidth > 0)"
     )
-    _accessible(page)
-    _fits_a_small_phone(page)
-    page.screenshot(path=str(artifacts / shot), full_page=True)
-    page.get_by_label("全部同意").check()
-    page.get_by_role("button", name="提交审批意见").click()
-    page.wait_for_load_state()
-    assert page.locator(".flash").first.is_visible()
-    context.close()
 
 
 def test_a_guardian_replaces_the_photo_and_school_then_county_approve(
@@ -136,10 +119,19 @@ def test_a_guardian_replaces_the_photo_and_school_then_county_approve(
     phone.wait_for_url(re.compile(rf".*/children/{child['id']}$"))
     assert phone.get_by_text("更正申请已提交学校审核。").is_visible()
 
-    _approve(browser, base_url, child["school"], child, artifacts, "photo-review-school.png")
+    approve_from_queue(
+        browser,
+        base_url,
+        child["school"],
+        child["name"],
+        artifacts,
+        "photo-review-school.png",
+        _the_proposed_photo,
+    )
     assert _photo_of(database_url, child["id"]) == before  # the county has not decided yet
-    _approve(
-        browser, base_url, staff_login("county.demo"), child, artifacts, "photo-review-county.png", staff=True
+    county = staff_login("county.demo")
+    approve_from_queue(
+        browser, base_url, county, child["name"], artifacts, "photo-review-county.png", _the_proposed_photo
     )
     after = _photo_of(database_url, child["id"])
     assert after and after != before
