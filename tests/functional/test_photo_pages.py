@@ -229,3 +229,26 @@ def test_a_student_without_a_photo_has_none_to_show(client, people):
     record = client.get(f"/staff/students/{people['child']}").get_data(as_text=True)
     assert "尚无学籍照片。" in record
     assert client.get(_photo_url(people["child"])).status_code == 404
+
+
+def test_through_the_api_a_photo_is_an_uploaded_reference_held_to_the_same_rules(client, people):
+    sign_in(client, GUARDIAN)
+
+    def upload(data):
+        files = {"file": (io.BytesIO(data), "p.jpg")}
+        return client.post("/api/v1/evidence", data=files, content_type="multipart/form-data").get_json()[
+            "id"
+        ]
+
+    path = f"/api/v1/students/{people['child']}/corrections"
+    wide = client.post(
+        path, json={"changes": {"photo": upload(evidence_files.jpeg_with_gps())}, "reason": "新照片"}
+    )
+    assert wide.status_code == 400 and wide.get_json()["code"] == "photo.not_portrait"
+    assert _count(Case) == 0
+    photo = upload(evidence_files.avatar_with_gps())
+    proposed = client.post(path, json={"changes": {"photo": photo}, "reason": "新照片"})
+    assert proposed.status_code == 201
+    body = proposed.get_json()
+    assert [s["role"] for s in body["steps"]] == ["school"] and body["key_fields"] is False
+    assert body["changes"] == {"photo": photo}
