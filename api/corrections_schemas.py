@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
-from portal.corrections.service import CORRECTABLE_FIELDS, MAX_EVIDENCE, MAX_REASON_LENGTH, Action
+from portal.corrections.service import MAX_EVIDENCE, MAX_REASON_LENGTH, PROPOSABLE_FIELDS, Action
 from portal.registry.masking import mask_record_values
 
 _REFERENCE = fields.String(validate=validate.Length(equal=32))
@@ -12,10 +12,13 @@ _REFERENCE = fields.String(validate=validate.Length(equal=32))
 
 class CorrectionRequestSchema(Schema):
     changes = fields.Dict(
-        keys=fields.String(validate=validate.OneOf(CORRECTABLE_FIELDS)),
+        keys=fields.String(validate=validate.OneOf(PROPOSABLE_FIELDS)),
         values=fields.String(validate=validate.Length(max=50)),
         required=True,
-        metadata={"description": "new values; dates as YYYY-MM-DD, codes as the national tables"},
+        metadata={
+            "description": "new values; dates as YYYY-MM-DD, codes as the national tables; "
+            "`photo`: the reference of a new registry photo uploaded to /evidence"
+        },
     )
     reason = fields.String(required=True, validate=validate.Length(min=1, max=MAX_REASON_LENGTH))
     evidence = fields.List(_REFERENCE, load_default=list, validate=validate.Length(max=MAX_EVIDENCE))

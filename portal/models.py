@@ -18,6 +18,7 @@ from portal.notifications.models import InboxMessage, OutboxMessage  # noqa: F40
 from portal.orgs.models import OrgUnit  # noqa: F401
 from portal.oversight.models import DataExport, FamilyCopy, SecurityWarning, WarningThresholds  # noqa: F401
 from portal.provinces.models import (  # noqa: F401
+    CorrectionSetting,
     OfficialCalendarDay,
     ProvinceAccountRule,
     ProvinceRule,

@@ -37,6 +37,31 @@ def jpeg_with_gps(size=(320, 240), quality=90) -> bytes:
     return out.getvalue()
 
 
+def portrait_with_gps(size=(413, 531)) -> bytes:
+    """An ID-photo-shaped JPEG (a plain drawing, no person) that carries a GPS position."""
+    return jpeg_with_gps(size=size)
+
+
+def avatar_with_gps(size=(600, 780), seed: int = 1) -> bytes:
+    """A drawn head and shoulders (the demo's avatar, never a person) carrying a GPS position."""
+    import random
+
+    from portal.demo.photos import draw_avatar
+
+    image = Image.open(io.BytesIO(draw_avatar(random.Random(seed), size)))
+    out = io.BytesIO()
+    image.save(out, format="JPEG", exif=_exif_with_gps(), quality=90)
+    return out.getvalue()
+
+
+def portrait_png_with_alpha(size=(400, 520)) -> bytes:
+    out = io.BytesIO()
+    image = Image.new("RGBA", size, (0, 0, 0, 0))
+    image.paste((200, 60, 60, 255), (50, 50, size[0] - 50, size[1] - 50))
+    image.save(out, format="PNG")
+    return out.getvalue()
+
+
 def png_with_metadata() -> bytes:
     from PIL.PngImagePlugin import PngInfo
 

@@ -28,7 +28,7 @@ class Correction(RequestKind):
         raw = {
             name: value
             for name, value in payload.get("changes", {}).items()
-            if name in service.CORRECTABLE_FIELDS
+            if name in service.PROPOSABLE_FIELDS
         }
         rebuilt = service.build_payload(
             student, requester, raw, payload.get("reason", ""), payload.get("evidence", [])

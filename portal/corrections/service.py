@@ -5,6 +5,10 @@ Payload of a `correction` case:
   student number is never proposed by people: it follows from the document (a checked
   resident ID turns a J or L number into G, N16) and is added here as `student_number`;
 - `before`: the same fields as the record had them when proposed;
+- `photo` in `changes` is the evidence reference of the new registry photo (also first in
+  `evidence`: the photo is its own proof); in `before`, the content hash of the current one;
+- `photo_is_key`: whether the student's province made the photo a key field (decided when
+  proposed, kept for the life of the case);
 - `reason`, `evidence` (references of `portal.evidence`), `key` (whether a key field is
   among the changes: then the county decides after the school);
 - `declined`: field → {"reason", "role"} for fields a unit declined (partial approval);
@@ -23,10 +27,15 @@ from portal.approvals.models import Case, CaseState, Step, StepState
 from portal.audit.service import record_event
 from portal.audit.tags import AuditTag
 from portal.errors import Conflict, NotFound, ValidationFailed
+from portal.evidence.models import Evidence
+from portal.evidence.photo import check_photo_reference
 from portal.evidence.service import check_references
 from portal.extensions import db
 from portal.guardians.models import GuardianLink
+from portal.orgs.models import OrgLevel
+from portal.provinces.rules import photo_is_key
 from portal.registry.documents import DocumentType, Gender, StudentNumberKind, normalize_document_number
+from portal.registry.photo import PHOTO, change_photo
 from portal.registry.service import KEY_FIELDS, change_fields, check_changes
 from portal.security.scope import can_act_for_unit, get_visible_student
 
@@ -41,6 +50,9 @@ CORRECTABLE_FIELDS = (
     "ethnicity",
     "hukou_region_code",
 )
+# Everything a proposal may carry: the fields above as text, and the new photo as the
+# reference of its upload (portal/evidence/photo.py).
+PROPOSABLE_FIELDS = (*CORRECTABLE_FIELDS, PHOTO)
 # Fields decided together: half of a document is not a document.
 DOCUMENT_GROUP = frozenset({"document_type", "document_number", "student_number"})
 MAX_REASON_LENGTH = 500
@@ -78,7 +90,7 @@ def parse_changes(raw: dict) -> dict:
                 "document.unknown_type", _l("Please choose the type of identity document.")
             )
         changes[name] = value
-    unknown = set(raw) - set(CORRECTABLE_FIELDS)
+    unknown = set(raw) - set(PROPOSABLE_FIELDS)
     if unknown:
         raise ValidationFailed("correction.field_not_correctable", _l("This field cannot be corrected here."))
     return changes
@@ -91,29 +103,55 @@ def _cosmetic(name: str, current, proposed) -> bool:
     return current == proposed
 
 
-def prepare(student, raw_changes: dict) -> dict:
-    """The proposal's changes, validated exactly as enrolment validates, with the student
-    number that follows from them; refuses a proposal that changes nothing real."""
-    changes = parse_changes(raw_changes)
+def prepare(student, raw_changes: dict, *, with_photo: bool = False) -> dict:
+    """The proposal's changes of text fields, validated exactly as enrolment validates, with
+    the student number that follows from them; refuses a proposal that changes nothing real
+    (`with_photo`: a new photo comes too, so no text change is needed)."""
+    changes = parse_changes({name: value for name, value in raw_changes.items() if name != PHOTO})
     if "document_number" in changes:
         changes["document_number"] = normalize_document_number(changes["document_number"])
     real = {
         name: value for name, value in changes.items() if not _cosmetic(name, getattr(student, name), value)
     }
-    if not real:
-        raise ValidationFailed(
-            "correction.nothing_changes",
-            _l(
-                "The record already says this. Differences in spacing or in capital and small "
-                "letters are not corrections, so there is nothing to send."
-            ),
-        )
+    if not real and not with_photo:
+        raise _nothing_changes()
     if real.keys() & DOCUMENT_GROUP:
         record = {**{name: getattr(student, name) for name in CORRECTABLE_FIELDS}, **real}
         derived = _derived_student_number(record)
         if derived and derived != student.student_number:
             real["student_number"] = derived
     return check_changes(student, real)
+
+
+def _nothing_changes() -> ValidationFailed:
+    return ValidationFailed(
+        "correction.nothing_changes",
+        _l(
+            "The record already says this. Differences in spacing or in capital and small "
+            "letters are not corrections, so there is nothing to send."
+        ),
+    )
+
+
+def photo_reference(raw_changes: dict) -> str | None:
+    """The reference of the proposed new photo, if one was proposed."""
+    value = raw_changes.get(PHOTO)
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    if not isinstance(value, str):
+        raise ValidationFailed("correction.bad_value", _l("Please check the values entered."))
+    return value.strip()
+
+
+def photo_is_key_for(student) -> bool:
+    """Whether the student's province makes the photo a key field (AH-29: where it says so)."""
+    return photo_is_key(student.school.ancestor_at(OrgLevel.PROVINCE).id)
+
+
+def key_fields(payload: dict) -> frozenset:
+    """The fields that take a correction to the county, as decided when it was proposed."""
+    fields = KEY_FIELDS | {"student_number"}
+    return fields | {PHOTO} if payload.get("photo_is_key") else fields
 
 
 def _derived_student_number(record: dict) -> str | None:
@@ -128,7 +166,13 @@ def _jsonable(value):
 
 
 def build_payload(student, requester, raw_changes: dict, reason: str, evidence: list) -> dict:
-    changes = prepare(student, raw_changes)
+    photo_ref = photo_reference(raw_changes)
+    changes = prepare(student, raw_changes, with_photo=photo_ref is not None)
+    if photo_ref is not None:
+        if check_photo_reference(photo_ref, requester).sha256 != student.photo_sha256:
+            changes[PHOTO] = photo_ref
+        elif not changes:
+            raise _nothing_changes()  # the very photo the record already has
     reason = (reason or "").strip()
     if not reason:
         raise ValidationFailed("case.reason_required", _l("Please give the reason for the request."))
@@ -140,7 +184,10 @@ def build_payload(student, requester, raw_changes: dict, reason: str, evidence: 
         )
     if not isinstance(evidence, list) or len(evidence) > MAX_EVIDENCE:
         raise ValidationFailed("case.bad_evidence", _l("The attached documents could not be read."))
-    key = bool(set(changes) & (KEY_FIELDS | {"student_number"}))
+    if PHOTO in changes and changes[PHOTO] not in evidence:
+        evidence = [changes[PHOTO], *evidence]  # the new photo is the proof of itself
+    photo_key = PHOTO in changes and photo_is_key_for(student)
+    key = bool(set(changes) & key_fields({"photo_is_key": photo_key}))
     if key and not evidence:
         raise ValidationFailed(
             "correction.evidence_required",
@@ -151,12 +198,17 @@ def build_payload(student, requester, raw_changes: dict, reason: str, evidence: 
         )
     return {
         "changes": {name: _jsonable(value) for name, value in changes.items()},
-        "before": {name: _jsonable(getattr(student, name)) for name in changes},
+        "before": {name: _jsonable(_current(student, name)) for name in changes},
         "reason": reason,
         "evidence": check_references(evidence, requester),
         "key": key,
+        "photo_is_key": photo_key,
         "declined": {},
     }
+
+
+def _current(student, name: str):
+    return student.photo_sha256 if name == PHOTO else getattr(student, name)
 
 
 def check_requester(student, requester) -> None:
@@ -263,19 +315,24 @@ def decide(step_id: int, actor, *, action: str, fields=None, reason: str = ""):
             _l("Please give the reason for declining, which the family reads."),
         )
     approved = {name: case.payload["changes"][name] for name in live_fields(case) if name not in declined}
-    check_changes(case.student, _typed(approved))  # the approved part must make a valid record on its own
+    # The approved part must make a valid record on its own (the photo was checked on upload).
+    check_changes(case.student, _typed(_text_fields(approved)))
     payload = dict(case.payload)
     payload["declined"] = {
         **payload.get("declined", {}),
         **{name: {"reason": reason.strip(), "role": step.role} for name in sorted(declined)},
     }
     case.payload = payload
-    if not set(approved) & (KEY_FIELDS | {"student_number"}):
+    if not set(approved) & key_fields(case.payload):
         # Nothing key is left: the county has nothing to decide (M-13: the school alone).
         for later in case.steps:
             if later.state == StepState.WAITING:
                 engine.move_step(later, StepState.SKIPPED, actor)
     return engine.decide(step_id, actor, approve=True, reason=reason if declined else "")
+
+
+def _text_fields(changes: dict) -> dict:
+    return {name: value for name, value in changes.items() if name != PHOTO}
 
 
 def _typed(changes: dict) -> dict:
@@ -290,7 +347,12 @@ def apply(case, actor) -> None:
     approved = {name: case.payload["changes"][name] for name in live_fields(case)}
     if not approved:
         return
-    change_fields(case.student, _typed(approved), actor, reason=case.payload.get("reason", ""), case=case)
+    reason = case.payload.get("reason", "")
+    if _text_fields(approved):
+        change_fields(case.student, _typed(_text_fields(approved)), actor, reason=reason, case=case)
+    if PHOTO in approved:
+        photo = db.session.get(Evidence, approved[PHOTO])
+        change_photo(case.student, photo.sha256, actor, reason=reason, case=case)
     approvers = [step.decided_by_id for step in case.steps if step.state == StepState.APPROVED]
     record_event(
         AuditTag.CORRECTION_APPLIED,

@@ -15,9 +15,11 @@ from portal.approvals.kinds import get_kind
 from portal.approvals.models import CaseState, StepState
 from portal.corrections import service
 from portal.errors import DomainError, ValidationFailed
+from portal.evidence.photo import store_photo
 from portal.evidence.service import get_evidence, store_upload
 from portal.extensions import db
 from portal.registry.codes import ETHNICITIES
+from portal.registry.photo import PHOTO
 from portal.security.permissions import Permission, requires
 from portal.security.scope import can_act_for_unit, get_visible_student
 from portal.web import render_form_error
@@ -25,16 +27,23 @@ from portal.web import render_form_error
 blueprint = Blueprint("corrections", __name__, url_prefix="/corrections")
 
 
-def _uploads() -> list:
+def _uploads(*, besides: int = 0) -> list:
+    """The proof files of the form; `besides` other files (the new photo) count against the cap."""
     files = [f for f in request.files.getlist("evidence") if f and f.filename]
     from flask import current_app
 
-    if len(files) > current_app.config["EVIDENCE_MAX_FILES"]:
+    if len(files) + besides > current_app.config["EVIDENCE_MAX_FILES"]:
         raise ValidationFailed(
             "evidence.too_many",
             _("Please attach at most %(max)s files at a time.", max=current_app.config["EVIDENCE_MAX_FILES"]),
         )
     return files
+
+
+def _new_photo():
+    """The uploaded new registry photo, if the form carries one."""
+    photo = request.files.get("photo")
+    return photo if photo and photo.filename else None
 
 
 def _form_context(student, **extra) -> dict:
@@ -44,6 +53,7 @@ def _form_context(student, **extra) -> dict:
         "ethnicities": ETHNICITIES,
         "key": request.form.get("key") or secrets.token_hex(16),
         "staff": current_user.is_staff,
+        "photo_is_key": service.photo_is_key_for(student),
         **extra,
     }
 
@@ -68,10 +78,13 @@ def start(student_id: int):
         try:
             raw = {name: request.form.get(name, "") for name in service.CORRECTABLE_FIELDS}
             reason = forms.text("reason", max_length=600)
-            files = _uploads()
+            photo = _new_photo()
+            files = _uploads(besides=1 if photo else 0)
             # Check the values first: a refused proposal stores no photo at all.
             service.check_requester(student, current_user)
-            service.prepare(student, raw)
+            service.prepare(student, raw, with_photo=photo is not None)
+            if photo is not None:
+                raw[PHOTO] = store_photo(photo, uploader=current_user).id
             refs = [store_upload(f, uploader=current_user).id for f in files]
             existing = service.propose(student, current_user, raw, reason=reason, evidence=refs, key=key)
         except DomainError as error:
@@ -167,8 +180,10 @@ def decide(step_id: int):
 
 @blueprint.app_template_global()
 def correction_evidence(case) -> list:
-    """The evidence rows of a case, for the partials (shown through evidence.show only)."""
-    return get_evidence(case.payload.get("evidence", []))
+    """The evidence rows of a case, for the partials (shown through evidence.show only); the
+    new photo is shown beside the current one instead."""
+    photo = case.payload.get("changes", {}).get(PHOTO)
+    return get_evidence([ref for ref in case.payload.get("evidence", []) if ref != photo])
 
 
 @blueprint.app_template_global()

@@ -19,6 +19,7 @@ from portal.accounts.models import Role, User
 from portal.accounts.passwords import hash_password
 from portal.approvals.models import LIVE_CASE_STATES, Case
 from portal.demo.cases import add_demo_cases
+from portal.demo.photos import add_demo_photos
 from portal.extensions import db
 from portal.guardians.models import BindingCode, GuardianLink, Relation
 from portal.orgs.models import STAGE_GRADES, OrgLevel, OrgUnit, SchoolStage
@@ -103,6 +104,7 @@ class DemoSummary:
     schools: int = 0
     students: int = 0
     guardians: int = 0
+    photos: int = 0
     staff: int = 0
     sign_ins: tuple = DEMO_SIGN_INS
     binding_code: dict = field(default_factory=dict)
@@ -134,7 +136,17 @@ def generate(students: int = 5000, seed: int = 2025) -> DemoSummary:
     _advance_sequences()
     summary.binding_code = _issue_demo_code(first_id + DEMO_CHILDREN - 1)
     _add_transfers(rng, schools, first_id, students)
+    summary.photos = add_demo_photos(rng, _photographed(first_id, students))
     return summary
+
+
+DEMO_PHOTOS = 6  # besides the demo guardian's first child's; the second has none yet
+
+
+def _photographed(first_id: int, total: int) -> list[int]:
+    """The demo guardian's first child, and a few other students, have a registry photo."""
+    others = range(first_id + DEMO_CHILDREN, min(first_id + total, first_id + DEMO_CHILDREN + DEMO_PHOTOS))
+    return [first_id, *others]
 
 
 DEMO_TRANSFERS = 4  # besides the demo guardian's child's

@@ -33,22 +33,36 @@ def max_bytes() -> int:
     return int(current_app.config["EVIDENCE_MAX_BYTES"])
 
 
-def _megabytes() -> str:
+def megabytes() -> str:
     return f"{max_bytes() / (1024 * 1024):g}"
 
 
 def store_upload(file_storage, *, uploader) -> Evidence:
     """Check, clean and keep one uploaded file (a werkzeug FileStorage or any `.stream`)."""
+    checked = checks.check_and_clean(
+        read_upload(file_storage), max_pixels=max_pixels(), max_megabytes=megabytes()
+    )
+    return keep(checked, uploader=uploader)
+
+
+def max_pixels() -> int:
+    return int(current_app.config["EVIDENCE_MAX_PIXELS"])
+
+
+def read_upload(file_storage) -> bytes:
+    """The uploaded bytes, refused when larger than the cap (read no further) or empty."""
     limit = max_bytes()
     stream = getattr(file_storage, "stream", file_storage)
     data = stream.read(limit + 1)
     if len(data) > limit:
-        raise checks.too_large(_megabytes())
+        raise checks.too_large(megabytes())
     if not data:
         raise checks.unreadable()
-    checked = checks.check_and_clean(
-        data, max_pixels=int(current_app.config["EVIDENCE_MAX_PIXELS"]), max_megabytes=_megabytes()
-    )
+    return data
+
+
+def keep(checked: checks.Checked, *, uploader) -> Evidence:
+    """Store checked, cleaned bytes and add their row (audited, with the reference only)."""
     digest = storage.put(checked.data, db.session)
     evidence = Evidence(
         id=secrets.token_hex(REFERENCE_LENGTH // 2),

@@ -138,3 +138,14 @@ class TransferPeriod(db.Model):
     kind: Mapped[str] = mapped_column(String(10))  # "window" | "term"
     starts_on: Mapped[date] = mapped_column(Date)
     ends_on: Mapped[date] = mapped_column(Date)
+
+
+class CorrectionSetting(db.Model):
+    """A province's correction settings; without a row, the photo is not a key field."""
+
+    __tablename__ = "province_correction_settings"
+
+    province_id: Mapped[int] = mapped_column(ForeignKey("org_units.id"), primary_key=True)
+    # AH-29: "and the photo where the province says so": then a new photo needs the county too.
+    photo_is_key: Mapped[bool] = mapped_column(default=False)
+    updated_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))

@@ -14,6 +14,7 @@ from portal.extensions import db
 from portal.provinces.models import (
     NATIONAL_PASSWORD_MAX_AGE_DAYS,
     NATIONAL_STEP_WORKING_DAYS,
+    CorrectionSetting,
     OfficialCalendarDay,
     ProvinceAccountRule,
     ProvinceRule,
@@ -65,3 +66,9 @@ def working_calendar(province_id: int) -> WorkingCalendar:
 def password_max_age_days(province_id: int) -> int:
     row = db.session.get(ProvinceAccountRule, province_id)
     return row.password_max_age_days if row else NATIONAL_PASSWORD_MAX_AGE_DAYS
+
+
+def photo_is_key(province_id: int) -> bool:
+    """Whether a new registry photo is a key field here (school, then county); nationally not."""
+    row = db.session.get(CorrectionSetting, province_id)
+    return bool(row and row.photo_is_key)

@@ -14,6 +14,7 @@ from portal.audit.tags import AuditTag
 from portal.errors import NotFound, ValidationFailed
 from portal.extensions import db
 from portal.provinces.models import (
+    CorrectionSetting,
     OfficialCalendarDay,
     ProvinceAccountRule,
     ProvinceRule,
@@ -208,3 +209,20 @@ def remove_transfer_period(province, period_id: int, actor) -> None:
         raise NotFound("province.period_not_found", _l("No such period."))
     db.session.delete(period)
     record_event(AuditTag.PROVINCE_SETTINGS_CHANGED, actor=actor, kind="transfer", removed_period=period_id)
+
+
+def set_correction_setting(province, *, photo_is_key: bool, actor) -> CorrectionSetting:
+    """Whether a new registry photo goes school → county (a key field) or to the school alone."""
+    row = db.session.get(CorrectionSetting, province.id) or CorrectionSetting(province_id=province.id)
+    before = bool(row.photo_is_key)
+    row.photo_is_key = photo_is_key
+    row.updated_by_id = actor.id
+    db.session.add(row)
+    record_event(
+        AuditTag.PROVINCE_SETTINGS_CHANGED,
+        actor=actor,
+        kind="correction",
+        before={"photo_is_key": before},
+        after={"photo_is_key": photo_is_key},
+    )
+    return row

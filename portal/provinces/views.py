@@ -21,7 +21,7 @@ from portal.provinces.models import (
     TransferRouteOrder,
     TransferWindowMode,
 )
-from portal.provinces.rules import EVERY_KIND, NATIONAL_RULE, password_max_age_days
+from portal.provinces.rules import EVERY_KIND, NATIONAL_RULE, password_max_age_days, photo_is_key
 from portal.security.permissions import Permission, requires
 from portal.web import render_form_error
 
@@ -48,6 +48,7 @@ def _settings_context() -> dict:
             select(PublishedCalendarYear.year).where(PublishedCalendarYear.province_id == province.id)
         ).all(),
         **_transfer_context(province),
+        "photo_is_key": photo_is_key(province.id),
     }
 
 
@@ -173,6 +174,21 @@ def _choice(enum_class, name: str):
         return enum_class(request.form.get(name, ""))
     except ValueError:
         raise ValidationFailed("province.bad_choice", _("Please choose one of the options.")) from None
+
+
+@blueprint.post("/corrections")
+@requires(Permission.PROVINCE_SETTINGS_EDIT)
+def save_correction_setting():
+    """Whether a new registry photo is a key field (school, then county) in this province."""
+    try:
+        choice = request.form.get("photo_is_key", "")
+        if choice not in ("0", "1"):
+            raise ValidationFailed("province.bad_choice", _("Please choose one of the options."))
+        service.set_correction_setting(current_user.org_unit, photo_is_key=choice == "1", actor=current_user)
+    except DomainError as error:
+        return render_form_error("provinces/settings.html", error, **_settings_context())
+    flash(_("Saved."), "success")
+    return redirect(url_for("provinces.settings"))
 
 
 @blueprint.post("/transfers/periods")

@@ -76,6 +76,9 @@ class Student(db.Model):
     # The day a temporary status ends (a suspension's planned return, M-16); None otherwise.
     status_until: Mapped[date | None] = mapped_column(Date)
     needs_review: Mapped[bool] = mapped_column(default=False)
+    # The registry photo (学籍照片): the sha256 of its bytes in the evidence storage
+    # (portal/evidence/photo.py); changed only by an approved correction (portal/registry/photo.py).
+    photo_sha256: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     updated_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), server_default=func.now(), onupdate=func.now()

@@ -99,7 +99,9 @@ def _evidence_of_the_case(database_url: str, student_id: int) -> str:
     return payload["evidence"][0]
 
 
-def _approve_as(browser, base_url: str, login: str, student_name: str, artifacts, shot: str) -> None:
+def approve_from_queue(browser, base_url: str, login: str, student_name: str, artifacts, shot: str, check):
+    """As `login`, open the student's correction from the queue, `check(page)` what it shows,
+    check the page as a phone user meets it, save `shot`, and approve all."""
     chromium, playwright = browser
     context = chromium.new_context(**playwright.devices["Pixel 7"])
     page = context.new_page()
@@ -107,11 +109,7 @@ def _approve_as(browser, base_url: str, login: str, student_name: str, artifacts
     page.goto(f"{base_url}/corrections/queue")
     page.get_by_role("link", name=student_name).click()
     page.wait_for_load_state()
-    assert page.locator("table.changes-table").is_visible()
-    assert page.get_by_role("cell", name=NEW_NAME).is_visible()
-    image = page.locator("ul.evidence img")
-    assert page.request.get(base_url + image.get_attribute("src")).status == 200  # this registrar may see it
-    page.wait_for_function("() => document.querySelector('ul.evidence img').naturalWidth > 0")
+    check(page)
     _accessible(page)
     _fits_a_small_phone(page)
     page.screenshot(path=str(artifacts / shot), full_page=True)
@@ -120,6 +118,23 @@ def _approve_as(browser, base_url: str, login: str, student_name: str, artifacts
     page.wait_for_load_state()
     assert page.locator(".flash").first.is_visible()
     context.close()
+
+
+def _the_name_and_its_proof(base_url: str):
+    def check(page) -> None:
+        assert page.locator("table.changes-table").is_visible()
+        assert page.get_by_role("cell", name=NEW_NAME).is_visible()
+        image = page.locator("ul.evidence img")
+        assert page.request.get(base_url + image.get_attribute("src")).status == 200  # this registrar may
+        page.wait_for_function("() => document.querySelector('ul.evidence img').naturalWidth > 0")
+
+    return check
+
+
+def _approve_as(browser, base_url: str, login: str, student_name: str, artifacts, shot: str) -> None:
+    approve_from_queue(
+        browser, base_url, login, student_name, artifacts, shot, _the_name_and_its_proof(base_url)
+    )
 
 
 def test_a_guardian_corrects_a_name_with_a_photo_and_school_then_county_approve(

@@ -206,3 +206,24 @@ def test_new_rows_after_the_bulk_insert_get_fresh_ids(demo):
     student = make_student(school, name="新同学")
     guardian = make_guardian("13600000001")
     assert student.id > highest_student and guardian.id > highest_user
+
+
+def test_a_few_demo_students_have_a_drawn_registry_photo(demo):
+    import io
+
+    from PIL import Image
+
+    from portal.evidence import storage
+    from portal.evidence.photo import check_shape
+
+    photographed = db.session.scalars(select(Student).where(Student.photo_sha256.is_not(None))).all()
+    assert demo.photos == len(photographed) == 7
+    guardian = db.session.scalar(select(User).where(User.mobile == DEMO_MOBILE))
+    children = db.session.scalars(
+        select(Student).join(GuardianLink).where(GuardianLink.guardian_id == guardian.id).order_by(Student.id)
+    ).all()
+    assert children[0].photo_sha256 and not children[1].photo_sha256  # one shows "no photo yet"
+    for student in photographed:
+        image = Image.open(io.BytesIO(storage.read_bytes(student.photo_sha256)))
+        assert image.format == "JPEG" and dict(image.getexif()) == {}
+        check_shape(*image.size)  # what a family would be allowed to upload
