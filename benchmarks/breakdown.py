@@ -59,9 +59,10 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--requests", type=int, default=300)
     parser.add_argument("--top", type=int, default=0)
+    parser.add_argument("--sort", default="tottime", help="the profile's order: tottime, cumulative")
     parser.add_argument("--only", action="append", default=[], help="a word of the pages' names")
     options = parser.parse_args()
-    os.environ.update(DATABASE_URL=pages.DATABASE_URL, PORTAL_ENV="development", SECRET_KEY=pages.SECRET_KEY)
+    os.environ.update(pages._env())
     from flask import template_rendered
     from flask.signals import before_render_template
     from sqlalchemy import event
@@ -72,6 +73,7 @@ def main() -> None:
     app = create_app()
     pages._add_open_transfers()
     pages.ensure_queue_backlog()
+    pages.ensure_family_transfer()
     facts = pages._facts()
     clock = {"db": 0.0, "statements": 0, "render": 0.0}
     started: dict[str, float] = {}
@@ -140,7 +142,7 @@ def main() -> None:
             for _ in range(n):
                 client.get(path, headers=headers)
             profiler.disable()
-            pstats.Stats(profiler).sort_stats("tottime").print_stats(options.top)
+            pstats.Stats(profiler).sort_stats(options.sort).print_stats(options.top)
 
 
 if __name__ == "__main__":
