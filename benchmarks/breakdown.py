@@ -8,6 +8,11 @@ the time in Jinja. With --top N it also prints the N functions with the most own
 (cProfile) for each page.
 
     BENCH_DATABASE_URL=... .venv/bin/python benchmarks/breakdown.py [--top 15] [--requests 300]
+        [--only queue --only transfer]
+
+--only keeps the pages whose name contains one of the words given (the bare endpoint and
+the framework-limit page are always measured, so every figure has its ratio to the limit).
+The approval queue's backlog and the open transfers are topped up first, as `make bench` does.
 """
 
 from __future__ import annotations
@@ -41,12 +46,23 @@ def _client(app, login: str | None):
     return client
 
 
+def _chosen(words: list[str]) -> list:
+    """The targets to measure: all, or the baselines and those whose name has one of `words`."""
+    if not words:
+        return pages.TARGETS
+    return [
+        t for t in pages.TARGETS if t.name in (pages.HELLO, pages.LIMIT) or any(w in t.name for w in words)
+    ]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--requests", type=int, default=300)
     parser.add_argument("--top", type=int, default=0)
+    parser.add_argument("--sort", default="tottime", help="the profile's order: tottime, cumulative")
+    parser.add_argument("--only", action="append", default=[], help="a word of the pages' names")
     options = parser.parse_args()
-    os.environ.update(DATABASE_URL=pages.DATABASE_URL, PORTAL_ENV="development", SECRET_KEY=pages.SECRET_KEY)
+    os.environ.update(pages._env())
     from flask import template_rendered
     from flask.signals import before_render_template
     from sqlalchemy import event
@@ -55,6 +71,9 @@ def main() -> None:
     from portal.extensions import db
 
     app = create_app()
+    pages._add_open_transfers()
+    pages.ensure_queue_backlog()
+    pages.ensure_family_transfer()
     facts = pages._facts()
     clock = {"db": 0.0, "statements": 0, "render": 0.0}
     started: dict[str, float] = {}
@@ -89,8 +108,10 @@ def main() -> None:
         template_rendered.connect(render_ends, measured)
 
     print(f"{options.requests} requests each, in-process, single-threaded; per request:")
-    print(f"  {'page':<40} {'wall ms':>8} {'CPU ms':>7} {'DB ms':>6} {'stmts':>5} {'Jinja ms':>8}")
-    for target in pages.TARGETS:
+    columns = ("wall ms", 8), ("CPU ms", 7), ("DB ms", 6), ("stmts", 5), ("Jinja ms", 8), ("CPU/limit", 9)
+    print(f"  {'page':<40} " + " ".join(f"{name:>{width}}" for name, width in columns))
+    limit_cpu = None
+    for target in _chosen(options.only):
         if target.server == "limit":  # the same session cookie, shown to the framework-limit app
             client = limit_app.test_client()
             client.set_cookie("session", guardian.get_cookie("session").value)
@@ -106,9 +127,14 @@ def main() -> None:
             client.get(path, headers=headers)
         wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
         n = options.requests
+        if target.name == pages.LIMIT:
+            limit_cpu = cpu
+        # The page's rate as a share of the limit page's, if CPU were all that counted.
+        to_limit = f"{limit_cpu / cpu:9.2f}" if limit_cpu else f"{'':>9}"
         print(
             f"  {target.name:<40} {wall / n * 1000:8.2f} {cpu / n * 1000:7.2f} "
             f"{clock['db'] / n * 1000:6.2f} {clock['statements'] / n:5.1f} {clock['render'] / n * 1000:8.2f}"
+            f" {to_limit}"
         )
         if options.top:
             profiler = cProfile.Profile()
@@ -116,7 +142,7 @@ def main() -> None:
             for _ in range(n):
                 client.get(path, headers=headers)
             profiler.disable()
-            pstats.Stats(profiler).sort_stats("tottime").print_stats(options.top)
+            pstats.Stats(profiler).sort_stats(options.sort).print_stats(options.top)
 
 
 if __name__ == "__main__":

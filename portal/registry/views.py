@@ -10,7 +10,9 @@ from portal import forms
 from portal.errors import DomainError
 from portal.guardians import service as links
 from portal.guardians.models import RELATION_LABELS
-from portal.registry.service import history_of, read_student, reveal_document_number, search_students
+from portal.registry.models import grade_label
+from portal.registry.service import history_of, read_student, reveal_document_number, search_student_rows
+from portal.registry.status import Status
 from portal.security.permissions import Permission, requires
 from portal.security.scope import get_visible_student
 from portal.web import render_form_error
@@ -22,8 +24,17 @@ blueprint = Blueprint("registry", __name__, url_prefix="/staff")
 @requires(Permission.STUDENTS_READ)
 def students():
     query = request.args.get("q", "").strip()[:40]
-    result = search_students(current_user, query, after=_cursor("after"), before=_cursor("before"))
-    return render_template("registry/students.html", query=query, result=result)
+    result = search_student_rows(current_user, query, after=_cursor("after"), before=_cursor("before"))
+    labels = _row_labels(result.students)
+    return render_template("registry/students.html", query=query, result=result, **labels)
+
+
+def _row_labels(rows) -> dict:
+    """The status and grade labels of a page of results, each translated once, not once a row."""
+    return {
+        "status_labels": {code: Status(code).label for code in {row.status for row in rows}},
+        "grade_labels": {grade: grade_label(grade) for grade in {row.grade for row in rows}},
+    }
 
 
 def _cursor(name: str) -> int | None:

@@ -18,7 +18,16 @@ from sqlalchemy.orm import contains_eager, joinedload, selectinload
 from portal import clock
 from portal.approvals import engine
 from portal.approvals.kinds import get_kind, kinds_in_conflict, registered_kinds
-from portal.approvals.models import LIVE_CASE_STATES, Alert, Case, CaseEvent, Step, StepMode, StepState
+from portal.approvals.models import (
+    LIVE_CASE_STATES,
+    Alert,
+    Case,
+    CaseEvent,
+    Step,
+    StepMode,
+    StepState,
+    case_reference,
+)
 from portal.audit.service import record_event
 from portal.audit.tags import AuditTag
 from portal.errors import DomainError, NotFound, ValidationFailed
@@ -172,7 +181,7 @@ def kind_or_none(name: str):
 
 @dataclass(frozen=True)
 class QueuePage:
-    steps: list[Step]
+    steps: list  # `Step`s (queue_page) or `QueueRow`s (queue_rows)
     counts: dict[str, int]  # pending steps per kind
     overdue: int
     returned: int
@@ -193,15 +202,85 @@ def queue_page(
 ) -> QueuePage:
     """One page of the steps waiting on `user`'s unit, every kind together, soonest due first
     (unknown deadlines last), by keyset: `after` is the previous page's `next_cursor`."""
-    unit_id = user.org_unit_id
-    state = StepState.RETURNED if show == QueueFilter.RETURNED else StepState.PENDING
     statement = (
         select(Step)
         .join(Step.case)
         .join(Case.student)
-        .where(Step.org_unit_id == unit_id, Step.state == state)
         .options(contains_eager(Step.case).contains_eager(Case.student))
-        .order_by(Step.due_on.asc().nulls_last(), Step.id)
+    )
+    return _queue(user, statement, db.session.scalars, kind, show, after, per_page)
+
+
+@dataclass(frozen=True)
+class QueueRow:
+    """One line of the queue page: what it shows of a step, its case and student, no more."""
+
+    id: int
+    role: str
+    state: str
+    due_on: date | None
+    overdue_since: date | None
+    kind: str
+    reference: str
+    student_name: str
+    grade: int
+
+
+def queue_rows(
+    user,
+    *,
+    kind: str = "",
+    show: str = QueueFilter.PENDING,
+    after: str | None = None,
+    per_page=QUEUE_PAGE_SIZE,
+) -> QueuePage:
+    """`queue_page` for the queue page: the same steps, order, cursor and counts, each step
+    a `QueueRow` read as plain columns (no Step, Case and Student objects for a page that
+    only prints them)."""
+    statement = (
+        select(
+            Step.id,
+            Step.role,
+            Step.state,
+            Step.due_on,
+            Step.overdue_since,
+            Case.kind,
+            Case.id.label("case_id"),
+            Case.opened_at,
+            Student.name,
+            Student.grade,
+        )
+        .select_from(Step)
+        .join(Case, Case.id == Step.case_id)
+        .join(Student, Student.id == Case.student_id)
+    )
+
+    def run(statement):
+        return [
+            QueueRow(
+                row.id,
+                row.role,
+                row.state,
+                row.due_on,
+                row.overdue_since,
+                row.kind,
+                case_reference(row.case_id, row.opened_at),
+                row.name,
+                row.grade,
+            )
+            for row in db.session.execute(statement)
+        ]
+
+    return _queue(user, statement, run, kind, show, after, per_page)
+
+
+def _queue(user, statement, run, kind: str, show: str, after: str | None, per_page: int) -> QueuePage:
+    """Filter `statement` (over steps joined to their cases and students) to one keyset page
+    of the queue; `run` executes it."""
+    unit_id = user.org_unit_id
+    state = StepState.RETURNED if show == QueueFilter.RETURNED else StepState.PENDING
+    statement = statement.where(Step.org_unit_id == unit_id, Step.state == state).order_by(
+        Step.due_on.asc().nulls_last(), Step.id
     )
     if kind:
         statement = statement.where(Step.kind == kind)
@@ -210,7 +289,7 @@ def queue_page(
     position = _parse_cursor(after)
     if position is not None:
         statement = statement.where(_after(*position))
-    rows = list(db.session.scalars(statement.limit(per_page + 1)))
+    rows = list(run(statement.limit(per_page + 1)))
     more = len(rows) > per_page
     rows = rows[:per_page]
     counts, overdue, returned = _queue_counts(unit_id)
@@ -236,7 +315,7 @@ def _queue_counts(unit_id: int) -> tuple[dict[str, int], int, int]:
     return dict(sorted(counts.items())), overdue, returned
 
 
-def _cursor_of(step: Step) -> str:
+def _cursor_of(step) -> str:
     return f"{step.due_on.isoformat() if step.due_on else 'none'}.{step.id}"
 
 

@@ -14,11 +14,12 @@ from flask_login import current_user
 
 from portal import clock, forms
 from portal.approvals import engine
-from portal.approvals.kinds import case_kind_label
-from portal.approvals.models import Case
+from portal.approvals.kinds import case_kind_label, step_role_label
+from portal.approvals.models import Case, StepState
 from portal.errors import DomainError, ValidationFailed
 from portal.evidence.service import store_upload
 from portal.extensions import db
+from portal.registry.models import grade_label
 from portal.requests import service
 from portal.requests.service import Action, QueueFilter
 from portal.security.permissions import Permission, requires
@@ -164,7 +165,7 @@ def queue():
     show = request.args.get("show", QueueFilter.PENDING)
     if show not in QueueFilter.ALL:
         show = QueueFilter.PENDING
-    page = service.queue_page(current_user, kind=kind, show=show, after=request.args.get("after", "")[:40])
+    page = service.queue_rows(current_user, kind=kind, show=show, after=request.args.get("after", "")[:40])
     return render_template(
         "requests/queue.html",
         page=page,
@@ -172,7 +173,18 @@ def queue():
         show=show,
         filters=QueueFilter.LABELS,
         today=clock.today(),
+        labels=_queue_labels(page.steps),
     )
+
+
+def _queue_labels(rows) -> dict:
+    """The kind, role and grade labels of a page of the queue, each translated once, not once a row."""
+    return {
+        "kind": {kind: case_kind_label(kind) for kind in {row.kind for row in rows}},
+        "role": {role: step_role_label(role) for role in {row.role for row in rows}},
+        "grade": {grade: grade_label(grade) for grade in {row.grade for row in rows}},
+        "returned": StepState.RETURNED.label,
+    }
 
 
 @blueprint.get("/staff/queue/steps/<int:step_id>")
