@@ -23,7 +23,7 @@ def _free_port() -> int:
 
 
 def _send(port: int, raw: bytes) -> bytes:
-    with socket.create_connection(("127.0.0.1", port), timeout=5) as connection:
+    with socket.create_connection(("127.0.0.1", port), timeout=30) as connection:  # a loaded CI box
         connection.sendall(raw)
         return connection.recv(4096)
 
