@@ -7,7 +7,19 @@ and prints both times and their ratio (10 means linear). Run it under the shared
     flock /tmp/xueji-bench.lock .venv/bin/python benchmarks/sweep.py
 
 Environment: BENCH_DATABASE_URL (default: database xueji_bench_requests on 127.0.0.1:5432),
-BENCH_SIZES (default "100000,1000000").
+BENCH_SIZES (default "100000,1000000"), BENCH_VARIANTS (default "current"; "current,hot"
+measures both schemas of `steps` in the same run, alternating, BENCH_ROUNDS times each).
+
+Variants (applied to this benchmark's own database only; the migrations are not changed):
+- `current`: the schema as migrated: `overdue_since` is in the queue index's INCLUDE list
+  and in the sweep's partial-index predicate, so flagging a step can never be a HOT update
+  (PostgreSQL counts INCLUDE and predicate columns as indexed): every index of `steps` gets
+  a new entry per flagged step.
+- `hot`: no index mentions `overdue_since` (the queue index includes `kind` only; the sweep
+  index is `(due_on) WHERE state = 'pending'`) and `steps` has fillfactor 50, so a flag can be
+  a heap-only tuple on the same page: no index entry at all. The price, also printed: the
+  second sweep walks the flagged steps in its index, and the queue's overdue count reads the
+  heap.
 """
 
 from __future__ import annotations
@@ -28,6 +40,22 @@ DATABASE_URL = os.environ.get(
     "BENCH_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/xueji_bench_requests"
 )
 SIZES = [int(n) for n in os.environ.get("BENCH_SIZES", "100000,1000000").split(",")]
+VARIANTS = os.environ.get("BENCH_VARIANTS", "current").split(",")
+ROUNDS = int(os.environ.get("BENCH_ROUNDS", "1"))
+
+_CURRENT_INDEXES = (
+    "CREATE INDEX ix_steps_unit_state_due ON steps (org_unit_id, state, due_on, id)"
+    " INCLUDE (kind, overdue_since)",
+    "CREATE INDEX ix_steps_unflagged_due ON steps (due_on) WHERE state = 'pending' AND overdue_since IS NULL",
+)
+_HOT_INDEXES = (
+    "CREATE INDEX ix_steps_unit_state_due ON steps (org_unit_id, state, due_on, id) INCLUDE (kind)",
+    "CREATE INDEX ix_steps_unflagged_due ON steps (due_on) WHERE state = 'pending'",
+)
+SCHEMAS = {
+    "current": ("ALTER TABLE steps RESET (fillfactor)", *_CURRENT_INDEXES),
+    "hot": ("ALTER TABLE steps SET (fillfactor = 50)", *_HOT_INDEXES),
+}
 OPENED_ON, SWEEP_DAY = date(2025, 9, 1), date(2025, 12, 1)
 
 
@@ -36,6 +64,40 @@ def _fresh_database() -> None:
     with psycopg.connect(f"{base}/postgres", autocommit=True) as connection:
         connection.execute(sql.SQL("DROP DATABASE IF EXISTS {}").format(sql.Identifier(name)))
         connection.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+
+
+def _use_schema(db, variant: str) -> None:
+    from sqlalchemy import text
+
+    db.session.execute(text("DROP INDEX IF EXISTS ix_steps_unit_state_due"))
+    db.session.execute(text("DROP INDEX IF EXISTS ix_steps_unflagged_due"))
+    for statement in SCHEMAS[variant]:
+        db.session.execute(text(statement))
+    db.session.commit()
+
+
+def _update_counts(db) -> tuple[int, int]:
+    """(updates, HOT updates) of `steps` so far, as the statistics collector has them."""
+    from sqlalchemy import text
+
+    db.session.commit()
+    time.sleep(1.5)  # the sweep's backend reports its counts at most once a second
+    db.session.execute(text("SELECT pg_stat_clear_snapshot()"))
+    row = db.session.execute(
+        text("SELECT n_tup_upd, n_tup_hot_upd FROM pg_stat_user_tables WHERE relname = 'steps'")
+    ).one()
+    db.session.commit()
+    return row[0], row[1]
+
+
+def _wal_position(db) -> int:
+    """Bytes of write-ahead log written so far: the database's write work, which the load
+    of other processes on the machine does not change (unlike the time)."""
+    from sqlalchemy import text
+
+    position = db.session.scalar(text("SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), '0/0')::bigint"))
+    db.session.commit()
+    return int(position)
 
 
 def _fill(db, size: int, ids: dict) -> None:
@@ -76,7 +138,6 @@ def main() -> None:
 
     from portal import create_app
     from portal.accounts.models import Role
-    from portal.approvals.engine import process_timeouts
     from portal.extensions import db
     from tests.factories import make_staff, make_student, make_tree
 
@@ -95,23 +156,54 @@ def main() -> None:
             "school": tree.school.id,
         }
         for size in SIZES:
-            _fill(db, size, ids)
-            started = time.perf_counter()
-            report = process_timeouts(SWEEP_DAY, after_each=db.session.commit)
-            db.session.commit()
-            timings[size] = time.perf_counter() - started
-            assert len(report.flagged_overdue) == size
-            again = time.perf_counter()
-            assert process_timeouts(SWEEP_DAY, after_each=db.session.commit).flagged_overdue == []
-            print(
-                f"{size:>9,} late steps: sweep {timings[size]:.1f} s; "
-                f"second run (nothing to do) {time.perf_counter() - again:.2f} s",
-                flush=True,
-            )
+            for _round in range(ROUNDS):
+                for variant in VARIANTS:
+                    timings.setdefault((size, variant), []).append(_measure(db, size, ids, variant))
+    for size in SIZES:
+        for variant in VARIANTS:
+            runs = ", ".join(f"{t:.1f}" for t in timings[(size, variant)])
+            print(f"{size:>9,} {variant:>8}: {runs} s")
+        if len(VARIANTS) > 1:
+            base = VARIANTS[0]
+            for variant in VARIANTS[1:]:
+                ratios = [
+                    other / first
+                    for first, other in zip(timings[(size, base)], timings[(size, variant)], strict=True)
+                ]
+                shown = ", ".join(f"{r:.2f}" for r in ratios)
+                print(f"{size:>9,} {variant} / {base} per round: {shown}")
     if len(SIZES) == 2:
         small, large = SIZES
-        ratio = timings[large] / timings[small]
-        print(f"ratio {large:,} / {small:,}: {ratio:.1f} (size ratio {large / small:.0f})")
+        for variant in VARIANTS:
+            ratio = min(timings[(large, variant)]) / min(timings[(small, variant)])
+            print(f"{variant}: ratio {large:,} / {small:,}: {ratio:.1f} (size ratio {large / small:.0f})")
+
+
+def _measure(db, size: int, ids: dict, variant: str) -> float:
+    from portal.approvals.engine import process_timeouts
+
+    _use_schema(db, variant)
+    _fill(db, size, ids)
+    updates, hot = _update_counts(db)
+    wal = _wal_position(db)
+    started, cpu = time.perf_counter(), time.process_time()
+    report = process_timeouts(SWEEP_DAY, after_each=db.session.commit)
+    db.session.commit()
+    elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu
+    wal_bytes = _wal_position(db) - wal
+    assert len(report.flagged_overdue) == size
+    again = time.perf_counter()
+    assert process_timeouts(SWEEP_DAY, after_each=db.session.commit).flagged_overdue == []
+    second = time.perf_counter() - again
+    after_updates, after_hot = _update_counts(db)
+    print(
+        f"{size:>9,} late steps, {variant}: sweep {elapsed:.1f} s (this process's CPU {cpu:.1f} s); "
+        f"second run (nothing to do) {second:.2f} s; "
+        f"HOT {after_hot - hot:,} of {after_updates - updates:,} step updates; "
+        f"WAL {wal_bytes / size:,.0f} bytes per flagged step",
+        flush=True,
+    )
+    return elapsed
 
 
 if __name__ == "__main__":

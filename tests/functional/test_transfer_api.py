@@ -25,6 +25,15 @@ def _world():
     return tree.other_school.id, tree.other_school.code, child.id, child.student_number
 
 
+def _applied(client) -> dict:
+    """The family, signed in, applies to the other school; the transfer as answered."""
+    school_id, school_code, child_id, number = _world()
+    sign_in(client, "13912348001")
+    return client.post(
+        f"/api/v1/children/{child_id}/transfers", json={"to_school_id": school_id, "reason": "job_moved"}
+    ).get_json()
+
+
 def _staff(app, login):
     client = app.test_client()
     sign_in(client, login)
@@ -101,11 +110,7 @@ def test_the_whole_journey_by_api(app, client, tmp_path):
 
 
 def test_withdraw_and_return_by_api(app, client):
-    school_id, school_code, child_id, number = _world()
-    sign_in(client, "13912348001")
-    transfer = client.post(
-        f"/api/v1/children/{child_id}/transfers", json={"to_school_id": school_id, "reason": "job_moved"}
-    ).get_json()
+    transfer = _applied(client)
     registrar = _staff(app, "api.rs")
     step_id = transfer["parties"][0]["step_id"]
     returned = registrar.post(
@@ -140,11 +145,7 @@ def test_paper_transfer_by_api_and_the_document(app, client):
 
 
 def test_the_generic_case_endpoints_serve_a_transfer(app, client):
-    school_id, school_code, child_id, number = _world()
-    sign_in(client, "13912348001")
-    transfer = client.post(
-        f"/api/v1/children/{child_id}/transfers", json={"to_school_id": school_id, "reason": "job_moved"}
-    ).get_json()
+    transfer = _applied(client)
     step_id = transfer["parties"][0]["step_id"]
     registrar = _staff(app, "api.rs")
     assert (
@@ -185,11 +186,7 @@ def test_the_generic_case_endpoints_serve_a_transfer(app, client):
 
 
 def test_withdraw_a_transfer_by_the_generic_endpoint(app, client):
-    school_id, school_code, child_id, number = _world()
-    sign_in(client, "13912348001")
-    transfer = client.post(
-        f"/api/v1/children/{child_id}/transfers", json={"to_school_id": school_id, "reason": "job_moved"}
-    ).get_json()
+    transfer = _applied(client)
     withdrawn = client.post(f"/api/v1/cases/{transfer['id']}/withdraw", json={"reason": "不转了"})
     assert withdrawn.status_code == 200 and withdrawn.get_json()["state"] == "withdrawn"
     # The older URL answers through the same withdrawal, in the transfer's shape.
