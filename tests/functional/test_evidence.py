@@ -73,8 +73,8 @@ def test_a_lying_or_broken_file_is_refused_and_nothing_is_stored(app, evidence_d
     assert _stored_files(app) == []
 
 
-def test_an_oversized_file_is_refused_before_it_is_read_in_full(app, evidence_dir):
-    app.config["EVIDENCE_MAX_BYTES"] = 50_000
+def test_an_oversized_file_is_refused_before_it_is_read_in_full(app, evidence_dir, monkeypatch):
+    monkeypatch.setitem(app.config, "EVIDENCE_MAX_BYTES", 50_000)  # the app lives for the session
     guardian = make_guardian()
     big = evidence_files.pdf() + b"%" * 60_000
     with pytest.raises(ValidationFailed) as refused:
