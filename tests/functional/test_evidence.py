@@ -74,8 +74,7 @@ def test_a_lying_or_broken_file_is_refused_and_nothing_is_stored(app, evidence_d
 
 
 def test_an_oversized_file_is_refused_before_it_is_read_in_full(app, evidence_dir, monkeypatch):
-    # The app is shared by the whole session: the smaller cap must not outlive this test.
-    monkeypatch.setitem(app.config, "EVIDENCE_MAX_BYTES", 50_000)
+    monkeypatch.setitem(app.config, "EVIDENCE_MAX_BYTES", 50_000)  # the app lives for the session
     guardian = make_guardian()
     big = evidence_files.pdf() + b"%" * 60_000
     with pytest.raises(ValidationFailed) as refused:
