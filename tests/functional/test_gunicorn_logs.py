@@ -53,7 +53,7 @@ def test_a_malformed_request_line_with_an_id_number_is_scrubbed_in_gunicorns_err
         env=env,
     )
     try:
-        deadline = time.monotonic() + 20
+        deadline = time.monotonic() + 60
         while True:
             try:
                 socket.create_connection(("127.0.0.1", port), timeout=1).close()
@@ -65,7 +65,7 @@ def test_a_malformed_request_line_with_an_id_number_is_scrubbed_in_gunicorns_err
         # here a number glued to letters.
         answer = _send(port, f"GET /staff/students?q=a id{number}x HTTP/1.1\r\nHost: x\r\n\r\n".encode())
         assert answer.startswith(b"HTTP/1.1 400")
-        deadline = time.monotonic() + 5
+        deadline = time.monotonic() + 30
         while "Invalid request" not in log_file.read_text() and time.monotonic() < deadline:
             time.sleep(0.1)
     finally:
