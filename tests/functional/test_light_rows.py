@@ -44,6 +44,14 @@ def _queue_world():
     return registrar.id, [s.id for s in steps]
 
 
+def _in_queue(user, show):
+    state = StepState.RETURNED if show == QueueFilter.RETURNED else StepState.PENDING
+    statement = select(Step).where(Step.org_unit_id == user.org_unit_id, Step.state == state)
+    if show == QueueFilter.OVERDUE:
+        statement = statement.where(Step.overdue_since.is_not(None))
+    return statement
+
+
 def _walk(read, user, **filters):
     page = read(user, per_page=2, **filters)
     pages = [page]
@@ -69,6 +77,10 @@ def test_queue_rows_are_the_queue_pages_steps(app):
             steps = [s for p in full for s in p.steps]
             rows = [r for p in light for r in p.steps]
             assert rows, show
+            # Every step once, soonest due first, unknown deadlines last, ties by id.
+            expected = db.session.scalars(_in_queue(user, show)).all()
+            expected.sort(key=lambda s: (s.due_on is None, s.due_on or clock.today(), s.id))
+            assert [r.id for r in rows] == [s.id for s in expected]
             assert [
                 (
                     r.id,
