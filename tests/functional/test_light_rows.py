@@ -173,3 +173,29 @@ def test_search_rows_are_the_searchs_students_and_each_page_is_audited(app):
     assert shown.count([s.id for s in pages[0][1].students]) == 2
     assert [r.id for r in back.students] in shown
     assert len(events) == 2 * len(pages) + 1
+
+
+def test_each_search_row_shows_its_own_status_badge(app, client):
+    from portal.registry.models import Student
+    from portal.registry.status import Status
+
+    tree = make_tree()
+    make_staff(Role.SCHOOL_REGISTRAR, tree.school, "rows.search")
+    students = [make_student(tree.school, name=f"王{n}", grade=2) for n in range(4)]
+    students[1].status = Status.SUSPENDED
+    students[2].status = Status.TRANSFERRING
+    db.session.commit()
+    ids = [s.id for s in students]
+    client.set_cookie("lang", "en")
+    sign_in(client, "rows.search")
+    html = client.get("/staff/students?q=王").get_data(as_text=True)
+    rows = {
+        int(re.search(r"/staff/students/(\d+)", row).group(1)): row
+        for row in re.findall(r"<tr>(.*?)</tr>", html, re.S)
+        if "/staff/students/" in row
+    }
+    assert set(rows) == set(ids)
+    for student_id in ids:
+        status = db.session.get(Student, student_id).status_enum
+        assert re.findall(r'class="badge badge-([a-z_]+)"', rows[student_id]) == [status.value]
+    assert "Transfer in progress" in rows[ids[2]] and "Suspended" in rows[ids[1]]
