@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import and_, func, select, tuple_, union_all
 from sqlalchemy.orm import contains_eager, joinedload, selectinload
 
 from portal import clock
@@ -279,16 +279,15 @@ def _queue(user, statement, run, kind: str, show: str, after: str | None, per_pa
     of the queue; `run` executes it."""
     unit_id = user.org_unit_id
     state = StepState.RETURNED if show == QueueFilter.RETURNED else StepState.PENDING
-    statement = statement.where(Step.org_unit_id == unit_id, Step.state == state).order_by(
-        Step.due_on.asc().nulls_last(), Step.id
-    )
+    conditions = [Step.org_unit_id == unit_id, Step.state == state]
     if kind:
-        statement = statement.where(Step.kind == kind)
+        conditions.append(Step.kind == kind)
     if show == QueueFilter.OVERDUE:
-        statement = statement.where(Step.overdue_since.is_not(None))
+        conditions.append(Step.overdue_since.is_not(None))
+    statement = statement.where(*conditions).order_by(Step.due_on.asc().nulls_last(), Step.id)
     position = _parse_cursor(after)
     if position is not None:
-        statement = statement.where(_after(*position))
+        statement = statement.where(_after(*position, conditions, per_page + 1))
     rows = list(run(statement.limit(per_page + 1)))
     more = len(rows) > per_page
     rows = rows[:per_page]
@@ -329,15 +328,30 @@ def _parse_cursor(raw: str | None) -> tuple[date | None, int] | None:
         raise ValidationFailed("queue.bad_cursor", _l("This page link is not valid.")) from None
 
 
-def _after(due: date | None, step_id: int):
-    """Rows after (due, id) in the order due_on NULLS LAST, id."""
+def _after(due: date | None, step_id: int, conditions: list, most: int):
+    """Rows after (due, id) in the order due_on NULLS LAST, id, as index ranges, so that a
+    page deep in the queue costs what the first one does. Past a dated step: the next `most`
+    dated steps (a row comparison, one range of the queue's index) and the first `most` with
+    no deadline yet (they sort last); an OR of the two would be a filter over every step
+    before the cursor instead."""
     if due is None:
         return and_(Step.due_on.is_(None), Step.id > step_id)
-    return or_(
-        Step.due_on > due,
-        and_(Step.due_on == due, Step.id > step_id),
-        Step.due_on.is_(None),
+    dated = (
+        select(Step.id)
+        .where(*conditions, tuple_(Step.due_on, Step.id) > tuple_(due, step_id))
+        .order_by(Step.due_on, Step.id)
+        .limit(most)
+        .subquery()
     )
+    # Ordered as the index is (due_on, then id), or the planner walks the primary key instead.
+    undated = (
+        select(Step.id)
+        .where(*conditions, Step.due_on.is_(None))
+        .order_by(Step.due_on, Step.id)
+        .limit(most)
+        .subquery()
+    )
+    return Step.id.in_(union_all(select(dated.c.id), select(undated.c.id)))
 
 
 # --- one step ---------------------------------------------------------------------------

@@ -44,6 +44,14 @@ def _queue_world():
     return registrar.id, [s.id for s in steps]
 
 
+def _in_queue(user, show):
+    state = StepState.RETURNED if show == QueueFilter.RETURNED else StepState.PENDING
+    statement = select(Step).where(Step.org_unit_id == user.org_unit_id, Step.state == state)
+    if show == QueueFilter.OVERDUE:
+        statement = statement.where(Step.overdue_since.is_not(None))
+    return statement
+
+
 def _walk(read, user, **filters):
     page = read(user, per_page=2, **filters)
     pages = [page]
@@ -69,6 +77,10 @@ def test_queue_rows_are_the_queue_pages_steps(app):
             steps = [s for p in full for s in p.steps]
             rows = [r for p in light for r in p.steps]
             assert rows, show
+            # Every step once, soonest due first, unknown deadlines last, ties by id.
+            expected = db.session.scalars(_in_queue(user, show)).all()
+            expected.sort(key=lambda s: (s.due_on is None, s.due_on or clock.today(), s.id))
+            assert [r.id for r in rows] == [s.id for s in expected]
             assert [
                 (
                     r.id,
@@ -161,3 +173,29 @@ def test_search_rows_are_the_searchs_students_and_each_page_is_audited(app):
     assert shown.count([s.id for s in pages[0][1].students]) == 2
     assert [r.id for r in back.students] in shown
     assert len(events) == 2 * len(pages) + 1
+
+
+def test_each_search_row_shows_its_own_status_badge(app, client):
+    from portal.registry.models import Student
+    from portal.registry.status import Status
+
+    tree = make_tree()
+    make_staff(Role.SCHOOL_REGISTRAR, tree.school, "rows.search")
+    students = [make_student(tree.school, name=f"王{n}", grade=2) for n in range(4)]
+    students[1].status = Status.SUSPENDED
+    students[2].status = Status.TRANSFERRING
+    db.session.commit()
+    ids = [s.id for s in students]
+    client.set_cookie("lang", "en")
+    sign_in(client, "rows.search")
+    html = client.get("/staff/students?q=王").get_data(as_text=True)
+    rows = {
+        int(re.search(r"/staff/students/(\d+)", row).group(1)): row
+        for row in re.findall(r"<tr>(.*?)</tr>", html, re.S)
+        if "/staff/students/" in row
+    }
+    assert set(rows) == set(ids)
+    for student_id in ids:
+        status = db.session.get(Student, student_id).status_enum
+        assert re.findall(r'class="badge badge-([a-z_]+)"', rows[student_id]) == [status.value]
+    assert "Transfer in progress" in rows[ids[2]] and "Suspended" in rows[ids[1]]
