@@ -6,7 +6,7 @@ cookie read by flask-login, one narrow SELECT of the signed-in user from the por
 own `users` table, and a Jinja page of the same size as the guardian home.
 
 Environment: DATABASE_URL, SECRET_KEY (the portal's, so its session cookie works here
-too: the cookie names the user as "<id>:<session token>"), LIMIT_PAGE_BYTES.
+too: the cookie names the user as "<id>:<session token>:<session key>"), LIMIT_PAGE_BYTES.
 """
 
 from __future__ import annotations
@@ -59,7 +59,10 @@ class User(UserMixin):
 
 @login_manager.user_loader
 def load_user(session_id: str):
+    # "<id>:<token>:<session key>" since the portal keeps sessions server-side; the key is
+    # not checked here (the limit page stands for one lookup of the user's row).
     user_id, _, token = session_id.partition(":")
+    token = token.partition(":")[0]
     with engine.connect() as connection:
         row = connection.execute(
             text("SELECT id, display_name, session_token FROM users WHERE id = :id"), {"id": int(user_id)}

@@ -51,6 +51,9 @@ SECRET_KEY = "bench-secret"
 # Flask-Login's session protection compares the user agent: send the same one everywhere.
 USER_AGENT = "xueji-bench/1"
 GUARDIAN = "13800138000"
+# A parent following a transfer (`ensure_family_transfer`): the demo guardian's children may
+# both have another request open, and then have no transfer to follow.
+TRANSFER_GUARDIAN = "13800138099"
 QUEUE_BACKLOG = 10_000  # pending steps in the demo school's approval queue
 
 
@@ -79,7 +82,7 @@ TARGETS = [
     Target("staff search (province, page 5,000)", "/staff/students?after={deep_cursor}", "province.demo"),
     Target("staff search (province, no match)", "/staff/students?q=无此人名", "province.demo"),
     Target(f"approval queue (school, {QUEUE_BACKLOG:,} pending)", "/staff/queue", "school.demo"),
-    Target("transfer progress page", "/transfers/{transfer_id}", GUARDIAN),
+    Target("transfer progress page", "/transfers/{transfer_id}", TRANSFER_GUARDIAN),
 ]
 
 
@@ -95,6 +98,8 @@ def _env() -> dict:
         "PORTAL_ENV": "development",
         "SECRET_KEY": SECRET_KEY,
         "FLASK_APP": "wsgi",
+        # Staff sign in with the password alone here: no passkey to enrol before the pages.
+        "STAFF_PASSKEY_REQUIRED": "0",
     }
 
 
@@ -149,12 +154,12 @@ def _facts() -> dict[str, str]:
                 " WHERE u.mobile = %s AND l.revoked_at IS NULL ORDER BY l.id LIMIT 1",
                 GUARDIAN,
             ),
-            # The demo guardian's child's transfer (among OPEN_TRANSFERS open ones).
+            # A family's open transfer (among OPEN_TRANSFERS open ones).
             "transfer_id": one(
                 "SELECT c.id FROM cases c JOIN guardian_links l ON l.student_id = c.student_id"
                 " JOIN users u ON u.id = l.guardian_id WHERE u.mobile = %s AND c.kind = 'transfer'"
                 " ORDER BY c.id LIMIT 1",
-                GUARDIAN,
+                TRANSFER_GUARDIAN,
             ),
             # Page 5,000 of 20 rows: the keyset cursor is the last id shown on page 4,999.
             "deep_cursor": one("SELECT id FROM students ORDER BY id OFFSET %s LIMIT 1", 4_999 * 20 - 1),
@@ -310,6 +315,28 @@ def ensure_queue_backlog() -> None:
     subprocess.run(["psql", _libpq_url(DATABASE_URL), "-qc", "VACUUM ANALYZE steps, cases"], check=True)
 
 
+def ensure_family_transfer() -> None:
+    """TRANSFER_GUARDIAN, with the demo guardian's password, linked to the child of the
+    newest open transfer (one the bulk load opened: one decided step, one pending).
+    Idempotent."""
+    import psycopg
+
+    with psycopg.connect(_libpq_url(DATABASE_URL)) as connection:
+        guardian_id = connection.execute(
+            "INSERT INTO users (role, mobile, display_name, password_hash, is_active_account, session_token)"
+            " SELECT role, %s, display_name, password_hash, true, session_token FROM users WHERE mobile = %s"
+            " ON CONFLICT (mobile) DO UPDATE SET mobile = EXCLUDED.mobile RETURNING id",
+            (TRANSFER_GUARDIAN, GUARDIAN),
+        ).fetchone()[0]
+        connection.execute(
+            "INSERT INTO guardian_links (guardian_id, student_id, relation)"
+            " SELECT %s, c.student_id, 'mother' FROM cases c WHERE c.kind = 'transfer' AND c.state = 'open'"
+            " AND NOT EXISTS (SELECT 1 FROM guardian_links l WHERE l.guardian_id = %s)"
+            " ORDER BY c.id DESC LIMIT 1",
+            (guardian_id, guardian_id),
+        )
+
+
 def _signed_in_cookie(base: str, login: str) -> str:
     jar = http.cookiejar.CookieJar()
     opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
@@ -394,6 +421,7 @@ def main() -> None:
         sys.exit("wrk is needed: apt-get install wrk")
     prepare_database()
     ensure_queue_backlog()
+    ensure_family_transfer()
     facts = _facts()
     portal = _serve("wsgi:app", PORT)
     servers = [portal]

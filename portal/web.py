@@ -384,6 +384,7 @@ def register_template_helpers(app: Flask) -> None:
         case_kind_label=case_kind_label,
         can=lambda permission: has_permission(current_user, Permission(permission)),
         unread_messages=unread_badge,
+        nav_links=nav_links,
     )
 
     # Flask-Babel's template callables go through get_domain() for every string a
@@ -406,6 +407,42 @@ def register_template_helpers(app: Flask) -> None:
             "current_language": str(locale) if locale else "zh_Hans",
             "html_lang": "en" if locale and locale.language == "en" else "zh-Hans",
         }
+
+
+# The header's links by role, in order: (endpoint, label, the permission that shows it).
+STAFF_NAV = (
+    ("registry.students", _l("Students"), None),
+    ("requests.queue", _l("Approval queue"), "cases:decide"),
+    ("requests.early_warning", _l("Deadline warnings"), "alerts:read"),
+    ("staff_accounts.index", _l("Staff accounts"), "staff_accounts:manage"),
+    ("provinces.settings", _l("Province settings"), "province:settings:edit"),
+    ("identity.relying_party_approvals", _l("Relying parties"), "identity:relying_parties:approve"),
+    ("oversight.warnings", _l("Early warnings"), "security:warnings"),
+    ("oversight.exports", _l("Exports"), "exports:request"),
+)
+GUARDIAN_NAV = (("guardians.home", _l("My children"), None),)
+_nav_links_cache: dict[tuple, list[tuple[str, str]]] = {}
+
+
+def nav_links(user) -> list[tuple[str, str]]:
+    """The role's own header links as (url, label), worked out once per role, language and
+    mount point: every signed-in page shows them, and they depend on nothing else
+    (permissions follow the role)."""
+    from portal.security.permissions import ROLE_PERMISSIONS, Permission
+
+    locale = get_locale()
+    key = (user.role, str(locale), request.script_root)
+    links = _nav_links_cache.get(key)
+    if links is None:
+        held = ROLE_PERMISSIONS[user.role_enum]
+        table = STAFF_NAV if user.is_staff else GUARDIAN_NAV
+        links = [
+            (url_for(endpoint), str(label))
+            for endpoint, label, permission in table
+            if permission is None or Permission(permission) in held
+        ]
+        _nav_links_cache[key] = links
+    return links
 
 
 def _enum_label(enum_class, code) -> str:
