@@ -83,7 +83,7 @@ def user_of_session(session_id: str):
     user.session_key = key
     if clock.now() - clock.aware(seen) > SEEN_RESOLUTION:
         # At most once an hour: the session row itself is never loaded as an entity.
-        db.session.execute(_seen_update(), {"key": key, "seen": clock.now()})
+        db.session.execute(_seen_update(), {"session_key": key, "seen": clock.now()})
     return user
 
 
@@ -123,7 +123,7 @@ def _session_query():
 def _seen_update():
     return (
         update(UserSession)
-        .where(UserSession.key == bindparam("key"))
+        .where(UserSession.key == bindparam("session_key"))
         .values(last_seen_at=bindparam("seen"))
         .execution_options(synchronize_session=False)
     )
