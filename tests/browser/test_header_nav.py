@@ -1,4 +1,4 @@
-"""The staff header on a small phone: a county registrar's eight links stay on one row."""
+"""The staff header on a small phone: a county registrar's eight links take two rows, not three."""
 
 from __future__ import annotations
 
@@ -27,13 +27,9 @@ def test_the_county_header_fits_a_small_phone(server, phone, artifacts, staff_lo
     phone.set_viewport_size({"width": 360, "height": 740})
     links = phone.locator(".bar-user .nav a")
     assert links.count() >= 8  # the county's own links, messages, account
-    assert _rows(phone, ".bar-user .nav li") == 1
+    assert _rows(phone, ".bar-user .nav li") <= 2
     phone.screenshot(path=str(artifacts / "header-county-360.png"))
-    # Every link is still there for a tap: the row scrolls sideways, the page does not.
-    last = links.last
-    last.scroll_into_view_if_needed()
-    assert last.is_visible()
-    phone.screenshot(path=str(artifacts / "header-county-360-scrolled.png"))
+    assert links.last.is_visible()  # nothing folded away or scrolled out of sight
     _assert_accessible(phone)
     _assert_fits_a_small_phone(phone)
     phone.set_viewport_size({"width": 360, "height": 740})
@@ -41,11 +37,8 @@ def test_the_county_header_fits_a_small_phone(server, phone, artifacts, staff_lo
     phone.wait_for_url(re.compile(r".*/staff/early-warning$"))
 
 
-def test_a_wide_screen_shows_the_links_wrapped_not_scrolled(server, phone, staff_login):
+def test_a_wide_screen_shows_the_links_in_two_rows_at_most(server, phone, staff_login):
     sign_in_staff(phone, server["url"], staff_login("county.demo"))
     phone.goto(f"{server['url']}/staff/students")
     phone.set_viewport_size({"width": 1024, "height": 800})
-    scrolls = phone.evaluate(
-        "() => { const n = document.querySelector('.bar-user nav'); return n.scrollWidth > n.clientWidth; }"
-    )
-    assert not scrolls
+    assert _rows(phone, ".bar-user .nav li") <= 2
