@@ -22,6 +22,8 @@ from flask_babel import Domain, get_locale
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
+from jinja2 import pass_context
+from markupsafe import Markup
 from werkzeug.exceptions import HTTPException, NotFound
 from werkzeug.routing import IntegerConverter
 
@@ -384,6 +386,8 @@ def register_template_helpers(app: Flask) -> None:
         case_kind_label=case_kind_label,
         can=lambda permission: has_permission(current_user, Permission(permission)),
         unread_messages=unread_badge,
+        nav_links=nav_links,
+        fixed_url=fixed_url,
     )
 
     # Flask-Babel's template callables go through get_domain() for every string a
@@ -397,6 +401,10 @@ def register_template_helpers(app: Flask) -> None:
         pgettext=lambda c, s: domain.get_translations().upgettext(c, s),
         npgettext=lambda c, s, p, n: domain.get_translations().unpgettext(c, s, p, n),
     )
+    # `_` and `ngettext` themselves, the ones nearly every string goes through: Jinja's
+    # newstyle wrappers reach the translation through three `Context.call`s (each
+    # inspecting its callee); these do what those wrappers do, in one call.
+    app.jinja_env.globals.update(_template_gettext_callables(domain))
 
     @app.context_processor
     def page_globals():
@@ -406,6 +414,77 @@ def register_template_helpers(app: Flask) -> None:
             "current_language": str(locale) if locale else "zh_Hans",
             "html_lang": "en" if locale and locale.language == "en" else "zh-Hans",
         }
+
+
+# The header's links by role, in order: (endpoint, label, the permission that shows it).
+STAFF_NAV = (
+    ("registry.students", _l("Students"), None),
+    ("requests.queue", _l("Approval queue"), "cases:decide"),
+    ("requests.early_warning", _l("Deadline warnings"), "alerts:read"),
+    ("staff_accounts.index", _l("Staff accounts"), "staff_accounts:manage"),
+    ("provinces.settings", _l("Province settings"), "province:settings:edit"),
+    ("identity.relying_party_approvals", _l("Relying parties"), "identity:relying_parties:approve"),
+    ("oversight.warnings", _l("Early warnings"), "security:warnings"),
+    ("oversight.exports", _l("Exports"), "exports:request"),
+)
+GUARDIAN_NAV = (("guardians.home", _l("My children"), None),)
+_nav_links_cache: dict[tuple, list[tuple[str, str]]] = {}
+
+
+def nav_links(user) -> list[tuple[str, str]]:
+    """The role's own header links as (url, label), worked out once per role, language and
+    mount point: every signed-in page shows them, and they depend on nothing else
+    (permissions follow the role)."""
+    from portal.security.permissions import ROLE_PERMISSIONS, Permission
+
+    locale = get_locale()
+    key = (user.role, str(locale), request.script_root)
+    links = _nav_links_cache.get(key)
+    if links is None:
+        held = ROLE_PERMISSIONS[user.role_enum]
+        table = STAFF_NAV if user.is_staff else GUARDIAN_NAV
+        links = [
+            (url_for(endpoint), str(label))
+            for endpoint, label, permission in table
+            if permission is None or Permission(permission) in held
+        ]
+        _nav_links_cache[key] = links
+    return links
+
+
+def _template_gettext_callables(domain) -> dict:
+    """Jinja's newstyle `gettext`/`ngettext` (autoescaped, always %-formatted, `num` given
+    to ngettext), calling the request's translations directly."""
+
+    @pass_context
+    def gettext(context, string, /, **variables):
+        text = domain.get_translations().ugettext(string)
+        if context.eval_ctx.autoescape:
+            text = Markup(text)
+        return text % variables
+
+    @pass_context
+    def ngettext(context, singular, plural, num, /, **variables):
+        variables.setdefault("num", num)
+        text = domain.get_translations().ungettext(singular, plural, num)
+        if context.eval_ctx.autoescape:
+            text = Markup(text)
+        return text % variables
+
+    return {"_": gettext, "gettext": gettext, "ngettext": ngettext}
+
+
+_fixed_urls: dict[tuple, str] = {}
+
+
+def fixed_url(endpoint: str, **values) -> str:
+    """url_for for the page chrome's links, which never change (the style sheet, the
+    header's forms and links): built once per mount point instead of on every page."""
+    key = (request.script_root, endpoint, *sorted(values.items()))
+    url = _fixed_urls.get(key)
+    if url is None:
+        url = _fixed_urls[key] = url_for(endpoint, **values)
+    return url
 
 
 def _enum_label(enum_class, code) -> str:

@@ -76,22 +76,25 @@ def user_of_session(session_id: str):
     row = db.session.execute(_session_query(), {"key": key}).first()
     if row is None:
         return None
-    live, user, unread = row
+    seen, user, unread = row
     user.unread_at_sign_in = unread  # see notifications.views.unread_badge
     if user.id != int(user_id) or user.session_token != token:
         return None
     user.session_key = key
-    if clock.now() - clock.aware(live.last_seen_at) > SEEN_RESOLUTION:
-        live.last_seen_at = clock.now()
+    if clock.now() - clock.aware(seen) > SEEN_RESOLUTION:
+        # At most once an hour: the session row itself is never loaded as an entity.
+        db.session.execute(_seen_update(), {"session_key": key, "seen": clock.now()})
     return user
 
 
 @cache
 def _session_query():
-    """The live session and the narrow part of its user that a signed-in request needs.
+    """When the live session was last seen, and the narrow part of its user that a
+    signed-in request needs.
 
-    Built once (only the key is bound); no org unit joined. Other columns still load on
-    first use, which the hot pages do not need.
+    Built once (only the key is bound); no org unit joined, and the session row read as
+    one column rather than an entity. Other user columns still load on first use, which
+    the hot pages do not need.
     """
     columns = (
         User.id,
@@ -109,10 +112,20 @@ def _session_query():
         .scalar_subquery()
     )
     return (
-        select(UserSession, User, unread)
+        select(UserSession.last_seen_at, User, unread)
         .join(User, User.id == UserSession.user_id)
         .where(UserSession.key == bindparam("key"), UserSession.ended_at.is_(None))
         .options(load_only(*columns), lazyload(User.org_unit))
+    )
+
+
+@cache
+def _seen_update():
+    return (
+        update(UserSession)
+        .where(UserSession.key == bindparam("session_key"))
+        .values(last_seen_at=bindparam("seen"))
+        .execution_options(synchronize_session=False)
     )
 
 

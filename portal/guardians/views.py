@@ -9,7 +9,7 @@ from flask_login import current_user
 from portal import clock, forms
 from portal.errors import DomainError
 from portal.extensions import limiter
-from portal.guardians.overview import child_overview, children_of
+from portal.guardians.overview import child_cards, child_overview
 from portal.guardians.service import redeem_code
 from portal.security.permissions import Permission, requires
 from portal.security.scope import get_visible_student
@@ -21,7 +21,7 @@ blueprint = Blueprint("guardians", __name__, url_prefix="/children")
 @blueprint.get("/")
 @requires(Permission.CHILDREN_READ)
 def home():
-    return render_template("guardians/home.html", children=children_of(current_user))
+    return render_template("guardians/home.html", children=child_cards(current_user))
 
 
 @blueprint.get("/<int:student_id>")
