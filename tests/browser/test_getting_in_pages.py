@@ -117,7 +117,7 @@ PASSKEY_MOBILE = "13900006666"
 
 def test_a_new_guardian_signs_up_with_a_passkey_and_no_password(server, browser, phone, artifacts):
     base_url = server["url"]
-    code, birth = _issue_code(browser, server, PASSKEY_MOBILE, nth=4)
+    code, birth = _issue_code(browser, server, PASSKEY_MOBILE)  # a second guardian of the same child
     cdp, authenticator = _authenticator(phone)
 
     phone.goto(f"{base_url}/first-sign-in")
