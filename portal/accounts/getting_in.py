@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hmac
 import secrets
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
@@ -122,17 +122,73 @@ def start_first_sign_in(mobile: str, binding_code: str, birth_date: date) -> int
 
 def finish_first_sign_in(mobile: str, binding_code_id: int, sms_code: str, password: str) -> User:
     """Create the guardian's account and link the child, in one step."""
-    from portal.guardians.models import BindingCode
-
     mobile = normalize_mobile(mobile)
     _check_password_strength(password, personal=(mobile,))
     _use_code(mobile, "register", sms_code)
-    row = db.session.get(BindingCode, binding_code_id, with_for_update=True)
-    if row is None or row.guardian_mobile != mobile or row.used_at or row.revoked_at:
-        raise ValidationFailed("binding.code_refused", _l("The school's code is no longer valid."))
+    row = _binding_code(mobile, binding_code_id, lock=True)
     user = create_guardian(mobile, row.guardian_name, password)
     link_with_checked_code(user, row)
     record_event(AuditTag.ACCOUNT_CREATED, actor=user, via="binding_code")
+    return user
+
+
+def _binding_code(mobile: str, binding_code_id: int, *, lock: bool = False):
+    from portal.guardians.models import BindingCode
+
+    row = db.session.get(BindingCode, binding_code_id, with_for_update=lock)
+    if row is None or row.guardian_mobile != mobile or row.used_at or row.revoked_at:
+        raise ValidationFailed("binding.code_refused", _l("The school's code is no longer valid."))
+    return row
+
+
+# --- ... or with a passkey and no password -------------------------------------------------
+# The SMS code is proven first (and used up); the browser session then carries the proof for
+# PASSKEY_SIGN_UP_WINDOW, and the account, the child's link and the passkey are made together
+# when the passkey's answer checks out. No passkey, no account.
+
+PASSKEY_SIGN_UP_WINDOW = CODE_LIFETIME
+
+
+def prove_first_sign_in_code(mobile: str, binding_code_id: int, sms_code: str) -> None:
+    mobile = normalize_mobile(mobile)
+    _use_code(mobile, "register", sms_code)
+    _binding_code(mobile, binding_code_id)
+
+
+def proof_is_fresh(proven_at: str | None) -> bool:
+    if not proven_at:
+        return False
+    return clock.now() - datetime.fromisoformat(proven_at) < PASSKEY_SIGN_UP_WINDOW
+
+
+def begin_passkey_sign_up(mobile: str, binding_code_id: int, handle: bytes, party) -> tuple[int, str]:
+    from portal.accounts import passkeys
+
+    mobile = normalize_mobile(mobile)
+    row = _binding_code(mobile, binding_code_id)
+    return passkeys.begin_sign_up(handle, mobile, row.guardian_name, party)
+
+
+def finish_passkey_sign_up(
+    mobile: str,
+    binding_code_id: int,
+    handle: bytes,
+    challenge_id: int | None,
+    response: str,
+    name: str,
+    party,
+) -> User:
+    """Create the guardian's account with its first passkey and link the child, in one step."""
+    from portal.accounts import passkeys
+
+    mobile = normalize_mobile(mobile)
+    credential = passkeys.verified_sign_up(challenge_id, response, party)
+    row = _binding_code(mobile, binding_code_id, lock=True)
+    user = create_guardian(mobile, row.guardian_name, None)
+    user.webauthn_handle = handle
+    link_with_checked_code(user, row)
+    passkeys.add_passkey(user, credential, name, first_enrolment=True)
+    record_event(AuditTag.ACCOUNT_CREATED, actor=user, via="binding_code+passkey")
     return user
 
 

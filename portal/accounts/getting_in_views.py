@@ -3,17 +3,26 @@
 from __future__ import annotations
 
 import hashlib
+import secrets
 
-from flask import Blueprint, flash, redirect, render_template, request, session, url_for
+from flask import Blueprint, flash, jsonify, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 
 from portal import clock, forms
 from portal.accounts import getting_in
+from portal.accounts.passkey_views import (
+    _CHALLENGE,
+    _browser_answer,
+    _options_response,
+    _problem,
+    relying_party,
+)
+from portal.accounts.service import note_sign_in
 from portal.accounts.sessions import start_session
 from portal.errors import DomainError, ValidationFailed
 from portal.extensions import limiter
 from portal.security.permissions import Permission, requires
-from portal.web import render_form_error
+from portal.web import home_url_for, render_form_error
 
 blueprint = Blueprint("getting_in", __name__)
 
@@ -64,6 +73,8 @@ def first_sign_in_verify():
         return redirect(url_for("getting_in.first_sign_in"))
     if request.method == "GET":
         return render_template("accounts/first_sign_in_verify.html")
+    if request.form.get("way_in") == "passkey":
+        return _prove_code_for_passkey(pending)
     try:
         user = getting_in.finish_first_sign_in(
             pending["mobile"], pending["code"], forms.text("sms_code", max_length=10), _new_password()
@@ -74,6 +85,76 @@ def first_sign_in_verify():
     flash(_("Welcome! Your account is ready and your child is linked."), "success")
     flash(_("Add a passkey now, and next time sign in with your fingerprint or face."), "info")
     return redirect(url_for("passkeys.manage"))
+
+
+def _prove_code_for_passkey(pending: dict):
+    try:
+        getting_in.prove_first_sign_in_code(
+            pending["mobile"], pending["code"], forms.text("sms_code", max_length=10)
+        )
+    except DomainError as error:
+        return render_form_error("accounts/first_sign_in_verify.html", error)
+    session[_FIRST] = pending | {"proven_at": clock.now().isoformat(), "handle": secrets.token_hex(32)}
+    return redirect(url_for("getting_in.passkey_sign_up"))
+
+
+def _proven_sign_up() -> dict | None:
+    """The first sign-in whose SMS code was proven a short while ago in this browser, if any."""
+    pending = session.get(_FIRST)
+    if pending and getting_in.proof_is_fresh(pending.get("proven_at")):
+        return pending
+    return None
+
+
+@blueprint.get("/first-sign-in/passkey")
+@requires(Permission.PUBLIC)  # the proven SMS code, checked below
+def passkey_sign_up():
+    if _proven_sign_up() is None:
+        flash(_("Please start again: confirm your number with a new SMS code."), "info")
+        return redirect(url_for("getting_in.first_sign_in"))
+    return render_template("accounts/first_sign_in_passkey.html")
+
+
+@blueprint.post("/first-sign-in/passkey/options")
+@requires(Permission.PUBLIC)  # as above
+@limiter.limit("20 per minute")
+def passkey_sign_up_options():
+    pending = _proven_sign_up()
+    if pending is None:
+        return jsonify(code="request.unauthenticated"), 401
+    try:
+        challenge = getting_in.begin_passkey_sign_up(
+            pending["mobile"], pending["code"], bytes.fromhex(pending["handle"]), relying_party()
+        )
+    except DomainError as error:
+        return _problem(error)
+    return _options_response(*challenge)
+
+
+@blueprint.post("/first-sign-in/passkey")
+@requires(Permission.PUBLIC)  # as above
+@limiter.limit("10 per minute")
+def passkey_sign_up_finish():
+    pending = _proven_sign_up()
+    if pending is None:
+        return jsonify(code="request.unauthenticated"), 401
+    try:
+        credential, name = _browser_answer()
+        user = getting_in.finish_passkey_sign_up(
+            pending["mobile"],
+            pending["code"],
+            bytes.fromhex(pending["handle"]),
+            session.pop(_CHALLENGE, None),
+            credential,
+            name,
+            relying_party(),
+        )
+    except DomainError as error:
+        return _problem(error)
+    note_sign_in(user, "first_passkey")
+    start_session(user, "passkey")  # clears the pending sign-up with the rest of the session
+    flash(_("Welcome! Your account is ready and your child is linked."), "success")
+    return jsonify(redirect=home_url_for(user))
 
 
 @blueprint.route("/password/forgot", methods=["GET", "POST"])

@@ -71,7 +71,8 @@ class User(UserMixin, db.Model):
     mobile: Mapped[str | None] = mapped_column(String(11), unique=True)
     username: Mapped[str | None] = mapped_column(String(40), unique=True)
     email: Mapped[str | None] = mapped_column(String(254))  # staff: where notifications are mailed
-    password_hash: Mapped[str] = mapped_column(String(200))
+    # None: a guardian who signed up with a passkey alone (a first password comes by SMS).
+    password_hash: Mapped[str | None] = mapped_column(String(200))
     org_unit_id: Mapped[int | None] = mapped_column(ForeignKey("org_units.id"), index=True)
     is_active_account: Mapped[bool] = mapped_column(default=True)
     # Part of the id kept in the session cookie; changing it ends every session of the account

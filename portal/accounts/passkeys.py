@@ -93,6 +93,38 @@ def begin_registration(user: User, party: RelyingParty) -> tuple[int, str]:
     return challenge.id, options
 
 
+def begin_sign_up(handle: bytes, user_name: str, display_name: str, party: RelyingParty) -> tuple[int, str]:
+    """A challenge for the first passkey of an account that does not exist yet (made on success)."""
+    challenge = _new_challenge("sign_up", None)
+    options = webauthn.registration_options(
+        rp_id=party.rp_id,
+        rp_name=RP_NAME,
+        user_handle=handle,
+        user_name=user_name,
+        display_name=display_name,
+        challenge=challenge.challenge,
+        existing=[],
+    )
+    return challenge.id, options
+
+
+def verified_sign_up(challenge_id: int | None, response: str, party: RelyingParty) -> webauthn.NewCredential:
+    """The new credential proven against a sign-up challenge (taken, so it answers once)."""
+    return _verified_credential(_take_challenge(challenge_id, "sign_up", None), response, party)
+
+
+def _verified_credential(challenge: bytes, response: str, party: RelyingParty) -> webauthn.NewCredential:
+    try:
+        credential = webauthn.verify_registration(
+            response, challenge=challenge, rp_id=party.rp_id, origin=party.origin
+        )
+    except webauthn.WebAuthnError:
+        raise refused() from None
+    if db.session.scalar(select(Passkey.id).where(Passkey.credential_id == credential.credential_id)):
+        raise refused("passkey.already_registered")
+    return credential
+
+
 def finish_registration(
     user: User,
     challenge_id: int | None,
@@ -102,15 +134,13 @@ def finish_registration(
     *,
     first_enrolment=False,
 ) -> Passkey:
-    challenge = _take_challenge(challenge_id, "register", user)
-    try:
-        credential = webauthn.verify_registration(
-            response, challenge=challenge, rp_id=party.rp_id, origin=party.origin
-        )
-    except webauthn.WebAuthnError:
-        raise refused() from None
-    if db.session.scalar(select(Passkey.id).where(Passkey.credential_id == credential.credential_id)):
-        raise refused("passkey.already_registered")
+    credential = _verified_credential(_take_challenge(challenge_id, "register", user), response, party)
+    return add_passkey(user, credential, name, first_enrolment=first_enrolment)
+
+
+def add_passkey(
+    user: User, credential: webauthn.NewCredential, name: str, *, first_enrolment: bool
+) -> Passkey:
     passkey = Passkey(
         user_id=user.id,
         credential_id=credential.credential_id,
@@ -177,12 +207,24 @@ def rename_passkey(user: User, passkey_id: int, name: str) -> Passkey:
 
 
 def remove_passkey(user: User, passkey_id: int, *, passkey_required: bool) -> None:
-    """Remove one passkey; staff who must sign in with a passkey keep at least one."""
+    """Remove one passkey; staff who must sign in with a passkey keep at least one, and so does
+    an account without a password (it would have no way in left)."""
     passkey = passkey_of(user, passkey_id)
-    if passkey_required and len(passkeys_of(user)) == 1:
+    last_one = len(passkeys_of(user)) == 1
+    if passkey_required and last_one:
         raise ValidationFailed(
             "passkey.last_one",
             _l("This is your only passkey, and your account signs in with a passkey. Add another one first."),
+            status=409,
+        )
+    if user.password_hash is None and last_one:
+        raise ValidationFailed(
+            "passkey.last_way_in",
+            _l(
+                "This is your only passkey and your account has no password, so you could no longer "
+                "sign in. Add another passkey first, or set a password with “Forgotten password” on the "
+                "sign-in page."
+            ),
             status=409,
         )
     db.session.delete(passkey)

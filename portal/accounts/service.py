@@ -40,16 +40,18 @@ def _check_password_strength(
         )
 
 
-def create_guardian(mobile: str, display_name: str, password: str) -> User:
+def create_guardian(mobile: str, display_name: str, password: str | None) -> User:
+    """A guardian's account; `password` None for one who signs up with a passkey instead."""
     mobile = normalize_mobile(mobile)
-    _check_password_strength(password, personal=(mobile,))
+    if password is not None:
+        _check_password_strength(password, personal=(mobile,))
     if db.session.scalar(select(User.id).where(User.mobile == mobile)):
         raise Conflict("account.mobile_taken", _l("An account with this mobile number exists."))
     user = User(
         role=Role.GUARDIAN,
         mobile=mobile,
         display_name=display_name.strip(),
-        password_hash=hash_password(password),
+        password_hash=hash_password(password) if password is not None else None,
     )
     db.session.add(user)
     db.session.flush()

@@ -58,6 +58,7 @@ class AuditTag(enum.StrEnum):
     IDENTITY_KEY_RETIRED = "identity_key:retired"
     RELYING_PARTY_REGISTERED = "relying_party:registered"
     RELYING_PARTY_CLAIMS_APPROVED = "relying_party:claims_approved"
+    RELYING_PARTY_CLAIMS_REVOKED = "relying_party:claims_revoked"
     CERTIFICATE_ISSUED = "certificate:issued"
     CERTIFICATE_REVOKED = "certificate:revoked"
     AUDIT_ENTRIES_EXPIRED = "audit:entries_expired"

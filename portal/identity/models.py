@@ -60,9 +60,13 @@ class ClaimApproval(db.Model):
     approved_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     valid_until: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # Ended early by a registrar of the same county: who and why stay with the approval.
+    revoked_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    revoked_reason: Mapped[str | None] = mapped_column(Text)
 
     relying_party: Mapped[RelyingParty] = relationship(back_populates="approvals")
-    approved_by: Mapped[User] = relationship()
+    approved_by: Mapped[User] = relationship(foreign_keys=[approved_by_id])
+    revoked_by: Mapped[User | None] = relationship(foreign_keys=[revoked_by_id])
 
 
 class IssuedToken(db.Model):

@@ -11,7 +11,7 @@ from sqlalchemy import select
 from portal import clock
 from portal.audit.service import record_event
 from portal.audit.tags import AuditTag
-from portal.errors import Conflict, DomainError, ValidationFailed
+from portal.errors import Conflict, DomainError, NotFound, ValidationFailed
 from portal.extensions import db
 from portal.identity.models import ClaimApproval, RelyingParty
 from portal.identity.verifier import PUBLIC_AUDIENCE
@@ -68,6 +68,28 @@ def approve_claims(
         relying_party=party.id,
         claims=approval.claims,
         valid_until=valid_until.isoformat(),
+    )
+    return approval
+
+
+def revoke_approval(approval_id: int, *, reason: str, revoker) -> ClaimApproval:
+    """End a county's approval early; tokens issued from now on carry default claims only."""
+    approval = db.session.get(ClaimApproval, approval_id, with_for_update=True)
+    if approval is None or approval.county_id != getattr(revoker, "org_unit_id", None):
+        raise NotFound("relying_party.approval_not_found", _l("No such approval."))
+    if approval.revoked_at is not None:
+        raise Conflict("relying_party.approval_revoked", _l("This approval is already revoked."))
+    reason = " ".join(reason.split())
+    if not 5 <= len(reason) <= 500:
+        raise ValidationFailed("relying_party.reason_needed", _l("Please give the reason for revoking."))
+    approval.revoked_at = clock.now()
+    approval.revoked_by_id = revoker.id
+    approval.revoked_reason = reason
+    record_event(
+        AuditTag.RELYING_PARTY_CLAIMS_REVOKED,
+        actor=revoker,
+        relying_party=approval.relying_party_id,
+        approval=approval.id,
     )
     return approval
 

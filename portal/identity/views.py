@@ -212,6 +212,26 @@ def relying_party_approvals():
     return redirect(url_for(".relying_party_approvals"))
 
 
+@blueprint.post("/identity/relying-parties/approvals/<int:approval_id>/revoke")
+@requires(Permission.RELYING_PARTIES_APPROVE)
+def revoke_relying_party_approval(approval_id: int):
+    """A registrar of the approving county ends an approval early, giving the reason."""
+    try:
+        relying_parties.revoke_approval(
+            approval_id, reason=forms.text("reason", max_length=500), revoker=current_user
+        )
+    except DomainError as error:
+        return render_form_error(
+            "identity/relying_parties.html",
+            error,
+            parties=relying_parties.all_parties(),
+            claims=relying_parties.APPROVABLE_CLAIMS,
+            approvals=relying_parties.approvals_by(current_user),
+        )
+    flash(_("The approval is revoked: new tokens no longer carry these claims."), "success")
+    return redirect(url_for(".relying_party_approvals"))
+
+
 def _certificate_qr_text(found) -> str:
     from portal.identity.transport import pack
 

@@ -35,7 +35,7 @@ def _latest_sms_code(database_url: str, mobile: str) -> str:
     return re.search(r"\d{6}", body).group(0)
 
 
-def _issue_code(browser, server) -> tuple[str, str]:
+def _issue_code(browser, server, mobile: str = NEW_MOBILE, nth: int = 3) -> tuple[str, str]:
     """The school registrar issues a code for the new guardian, as on the staff page."""
     chromium, playwright = browser
     context = chromium.new_context(**playwright.devices["Pixel 7"])
@@ -45,11 +45,11 @@ def _issue_code(browser, server) -> tuple[str, str]:
     page.get_by_label("密码").fill(DEMO_PASSWORD)
     page.get_by_role("button", name="登录", exact=True).click()
     page.wait_for_url(re.compile(r".*/staff/students$"))
-    page.locator("main a[href*='/staff/students/']").nth(3).click()
+    page.locator("main a[href*='/staff/students/']").nth(nth).click()
     page.wait_for_url(re.compile(r".*/staff/students/\d+$"))
     student_id = page.url.rsplit("/", 1)[1]
     page.get_by_label("监护人姓名").fill("钱家长")
-    page.get_by_label("监护人手机号").fill(NEW_MOBILE)
+    page.get_by_label("监护人手机号").fill(mobile)
     page.get_by_role("button", name="签发绑定码").click()
     code = page.locator("[data-binding-code]").get_attribute("data-binding-code")
     context.close()
@@ -109,4 +109,52 @@ def test_a_new_guardian_from_the_schools_code_to_a_passkey_and_back(server, brow
     phone.get_by_label("手机号或工作账号").fill(NEW_MOBILE)
     phone.get_by_label("密码").fill("autumn bridge window")
     phone.get_by_role("button", name="登录", exact=True).click()
+    phone.wait_for_url(f"{base_url}/children/")
+
+
+PASSKEY_MOBILE = "13900006666"
+
+
+def test_a_new_guardian_signs_up_with_a_passkey_and_no_password(server, browser, phone, artifacts):
+    base_url = server["url"]
+    code, birth = _issue_code(browser, server, PASSKEY_MOBILE)  # a second guardian of the same child
+    cdp, authenticator = _authenticator(phone)
+
+    phone.goto(f"{base_url}/first-sign-in")
+    phone.get_by_label("手机号").fill(PASSKEY_MOBILE)
+    phone.get_by_label("绑定码").fill(code)
+    phone.get_by_label("孩子的出生日期").fill(birth)
+    phone.get_by_role("button", name="获取短信验证码").click()
+    phone.wait_for_url(f"{base_url}/first-sign-in/verify")
+    phone.get_by_label("短信验证码").fill(_latest_sms_code(server["database_url"], PASSKEY_MOBILE))
+    phone.screenshot(path=str(artifacts / "first-sign-in-verify-passkey-choice.png"), full_page=True)
+    phone.get_by_role("button", name="用通行密钥代替密码").click()  # no password typed
+    phone.wait_for_url(f"{base_url}/first-sign-in/passkey")
+    _assert_accessible(phone)
+    _assert_fits_a_small_phone(phone)
+    phone.get_by_label("通行密钥名称").fill("我的手机")
+    phone.screenshot(path=str(artifacts / "first-sign-in-passkey-sign-up.png"), full_page=True)
+    phone.get_by_role("button", name="添加通行密钥并创建账号").click()
+    phone.wait_for_url(f"{base_url}/children/")
+    assert "欢迎！您的账号已开通，孩子已绑定。" in phone.locator("main").inner_text()
+    phone.screenshot(path=str(artifacts / "first-sign-in-passkey-home.png"), full_page=True)
+    assert len(cdp.send("WebAuthn.getCredentials", {"authenticatorId": authenticator})["credentials"]) == 1
+    assert (
+        _query(
+            server["database_url"],
+            "SELECT count(*) FROM users WHERE mobile = :mobile AND password_hash IS NULL",
+            mobile=PASSKEY_MOBILE,
+        )
+        == 1
+    )
+
+    # The only passkey of an account without a password stays.
+    phone.goto(f"{base_url}/account/passkeys")
+    phone.get_by_role("button", name="删除").first.click()
+    assert "这是您唯一的通行密钥，且您的账号没有密码" in phone.locator("main").inner_text()
+    phone.screenshot(path=str(artifacts / "passkey-last-way-in.png"), full_page=True)
+
+    # Signed out, the passkey alone signs in again.
+    _sign_out(phone)
+    phone.get_by_role("button", name="使用通行密钥").click()
     phone.wait_for_url(f"{base_url}/children/")

@@ -266,3 +266,94 @@ def test_the_card_asks_for_a_fresh_sign_in_when_the_last_is_old(client, app, fam
     assert stale.status_code == 302 and "/sign-in?next=" in stale.headers["Location"]
     assert "card" in stale.headers["Location"]  # back to the card afterwards
     assert client.get(card).status_code == 200
+
+
+def _approval_by_a_county(family, username: str = "county.revoke"):
+    from datetime import timedelta
+
+    from portal import clock
+    from portal.accounts.models import Role
+    from portal.identity import relying_parties
+    from tests.factories import make_staff
+
+    registrar = _get(family, "registrar")
+    county = make_staff(Role.COUNTY_REGISTRAR, registrar.org_unit.parent, username)
+    party = relying_parties.register("exam-centre.example", "考试中心", None)
+    approval = relying_parties.approve_claims(
+        party,
+        ["name"],
+        purpose="中考考场身份核验",
+        valid_until=clock.now() + timedelta(days=30),
+        approver=county,
+    )
+    db.session.commit()
+    return approval.id, county.id, party
+
+
+def test_a_county_registrar_revokes_an_approval_early_with_a_reason(client, family):
+    from portal.audit.models import AuditEvent
+    from portal.identity import relying_parties
+    from portal.identity.models import ClaimApproval
+    from portal.registry.models import Student
+
+    approval_id, county_id, party = _approval_by_a_county(family)
+    child = db.session.get(Student, family["child"])
+    assert relying_parties.approved_claims(party, child) == ["name"]
+    sign_in(client, "county.revoke")
+    path = f"/identity/relying-parties/approvals/{approval_id}/revoke"
+
+    no_reason = post_form(client, path, {"reason": " "}, form_page="/identity/relying-parties")
+    assert no_reason.status_code == 400 and "请说明撤销的原因" in no_reason.get_data(as_text=True)
+    assert db.session.get(ClaimApproval, approval_id).revoked_at is None
+
+    done = post_form(client, path, {"reason": "考试已结束"}, form_page="/identity/relying-parties")
+    assert done.status_code == 302
+    db.session.expire_all()
+    approval = db.session.get(ClaimApproval, approval_id)
+    assert approval.revoked_by_id == county_id and approval.revoked_reason == "考试已结束"
+    assert approval.revoked_at is not None
+    fresh_party = relying_parties.find("exam-centre.example")
+    assert relying_parties.approved_claims(fresh_party, db.session.get(Student, family["child"])) == []
+    page = client.get("/identity/relying-parties").get_data(as_text=True)
+    assert "考试已结束" in page and f"approvals/{approval_id}/revoke" not in page
+
+    # A double submit (the same form posted again) changes nothing and says so.
+    again = post_form(client, path, {"reason": "再次撤销"}, form_page="/identity/relying-parties")
+    assert again.status_code == 409
+    db.session.expire_all()
+    assert db.session.get(ClaimApproval, approval_id).revoked_reason == "考试已结束"
+    tags = db.session.scalars(
+        db.select(AuditEvent.tag).where(AuditEvent.tag == "relying_party:claims_revoked")
+    )
+    assert len(list(tags)) == 1
+
+
+def test_another_countys_registrar_cannot_revoke(client, family):
+    from portal.accounts.models import Role
+    from portal.identity.models import ClaimApproval
+    from tests.factories import make_staff
+
+    approval_id, _, _ = _approval_by_a_county(family)
+    from portal.orgs.models import OrgLevel, OrgUnit
+
+    own_county = _get(family, "registrar").org_unit.parent
+    other_county = db.session.scalar(
+        db.select(OrgUnit).where(
+            OrgUnit.parent_id == own_county.parent_id,
+            OrgUnit.level == OrgLevel.COUNTY,
+            OrgUnit.id != own_county.id,
+        )
+    )
+    make_staff(Role.COUNTY_REGISTRAR, other_county, "county.elsewhere")
+    db.session.commit()
+    sign_in(client, "county.elsewhere")
+
+    response = post_form(
+        client,
+        f"/identity/relying-parties/approvals/{approval_id}/revoke",
+        {"reason": "不是我们县的"},
+        form_page="/identity/relying-parties",
+    )
+
+    assert response.status_code == 404
+    assert db.session.get(ClaimApproval, approval_id).revoked_at is None
