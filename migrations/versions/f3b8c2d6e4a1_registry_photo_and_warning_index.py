@@ -9,7 +9,7 @@ then finds it there (IF NOT EXISTS). The migrations run in one transaction (migr
 where CONCURRENTLY is not allowed.
 
 Revision ID: f3b8c2d6e4a1
-Revises: d7e2a9b4c1f0
+Revises: b9e1d3f5a7c2
 Create Date: 2026-11-23 21:50:00
 
 """
@@ -19,7 +19,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = 'f3b8c2d6e4a1'
-down_revision = 'd7e2a9b4c1f0'
+down_revision = 'b9e1d3f5a7c2'
 branch_labels = None
 depends_on = None
 
