@@ -31,4 +31,31 @@ migrate = Migrate()
 login_manager = LoginManager()
 csrf = CSRFProtect()
 babel = Babel()
-limiter = Limiter(key_func=get_remote_address, default_limits=[])
+
+
+class ViewLimiter(Limiter):
+    """Flask-Limiter, whose check before every request runs only when it can find a limit.
+
+    The portal declares each limit on its view (`@limiter.limit(...)`), and such a limit is
+    checked when the view runs. Flask-Limiter also checks every request before dispatch,
+    for default, application-wide, blueprint and meta limits: the portal has none, so that
+    check found nothing, at a cost of about a sixth of a bare request. It runs again as
+    soon as any such limit is configured.
+    """
+
+    def _check_request_limit(self, callable_name: str | None = None, in_middleware: bool = True) -> None:
+        if in_middleware and not self.has_limits_beyond_views():
+            return
+        super()._check_request_limit(callable_name, in_middleware)
+
+    def has_limits_beyond_views(self) -> bool:
+        manager = self.limit_manager
+        return bool(
+            manager._default_limits
+            or manager._application_limits
+            or manager._blueprint_limits
+            or self._meta_limits
+        )
+
+
+limiter = ViewLimiter(key_func=get_remote_address, default_limits=[])

@@ -118,17 +118,12 @@ def init_extensions(app: Flask) -> None:
 
     @login_manager.user_loader
     def load_user(session_id: str):
-        from portal.accounts.service import note_activity
         from portal.accounts.sessions import user_of_session
 
         # "id:token:key": one indexed lookup of the session row by its key, joined to the
         # user's own narrow row (portal/accounts/sessions.py); an ended session or a changed
         # token finds no one. This runs on every signed-in request: keep it one statement.
-        user = user_of_session(session_id)
-        if user is None:
-            return None
-        note_activity(user)
-        return user
+        return user_of_session(session_id)
 
 
 def register_blueprints(app: Flask) -> None:

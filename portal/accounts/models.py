@@ -55,7 +55,32 @@ ROLE_LEVEL = {
 }
 
 
-class User(UserMixin, db.Model):
+class AccountIdentity(UserMixin):
+    """What a signed-in account is to every request: its role and its session's id.
+
+    Shared by the ORM row (`User`) and the session check's light view of it
+    (portal/accounts/sessions.py `SignedInUser`), so both answer alike.
+    """
+
+    @property
+    def role_enum(self) -> Role:
+        return Role(self.role)
+
+    @property
+    def is_staff(self) -> bool:
+        return self.role_enum.is_staff
+
+    @property
+    def is_active(self) -> bool:  # flask-login: sealed accounts cannot sign in
+        return self.is_active_account
+
+    def get_id(self) -> str:  # flask-login: what the session cookie names
+        # id:token:session key. The key names this sign-in's row in user_sessions (set by
+        # portal/accounts/sessions.py before login_user); the token ends every session at once.
+        return f"{self.id}:{self.session_token}:{getattr(self, 'session_key', '')}"
+
+
+class User(AccountIdentity, db.Model):
     __tablename__ = "users"
     __table_args__ = (
         CheckConstraint(
@@ -94,25 +119,8 @@ class User(UserMixin, db.Model):
         return f"<User {self.id} {self.role}>"
 
     @property
-    def role_enum(self) -> Role:
-        return Role(self.role)
-
-    @property
-    def is_staff(self) -> bool:
-        return self.role_enum.is_staff
-
-    @property
     def display_login(self) -> str:
         return self.username or self.mobile or ""
-
-    @property
-    def is_active(self) -> bool:  # flask-login: sealed accounts cannot sign in
-        return self.is_active_account
-
-    def get_id(self) -> str:  # flask-login: what the session cookie names
-        # id:token:session key. The key names this sign-in's row in user_sessions (set by
-        # portal/accounts/sessions.py before login_user); the token ends every session at once.
-        return f"{self.id}:{self.session_token}:{getattr(self, 'session_key', '')}"
 
     def end_all_sessions(self) -> None:
         self.session_token = secrets.token_hex(16)

@@ -145,13 +145,6 @@ def _find_by_login(login: str) -> User | None:
 SEEN_RESOLUTION = timedelta(days=1)
 
 
-def note_activity(user: User) -> None:
-    """Remember that the account is in use (at most one write a day per account)."""
-    now = clock.now()
-    if user.last_seen_at is None or now - clock.aware(user.last_seen_at) > SEEN_RESOLUTION:
-        user.last_seen_at = now
-
-
 def _seal_if_idle(user: User) -> None:
     used = [clock.aware(m) for m in (user.last_seen_at, user.last_sign_in_at) if m is not None]
     # Never used at all: count from the day the account was made.

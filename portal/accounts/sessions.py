@@ -11,10 +11,9 @@ from flask import current_app, flash, redirect, request, session, url_for
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_user
 from sqlalchemy import bindparam, func, select, update
-from sqlalchemy.orm import lazyload, load_only
 
 from portal import clock
-from portal.accounts.models import User, UserSession
+from portal.accounts.models import AccountIdentity, User, UserSession
 from portal.audit.service import record_event
 from portal.audit.tags import AuditTag
 from portal.errors import NotFound
@@ -68,7 +67,82 @@ def _device(user_agent: str) -> str:
     return " · ".join(part for part in (system, browser) if part)[:100]
 
 
-def user_of_session(session_id: str):
+class SignedInUser(AccountIdentity):
+    """The signed-in account as the session check read it: plain values, no ORM entity.
+
+    Every signed-in request needs the account's id, role, name, unit and session; building
+    and tracking an ORM entity for that cost more than the statement that reads them. Any
+    other attribute (a column not read here, a relationship, a method of `User`) and every
+    write go to the account's ORM row, loaded in the request's session on first need; from
+    then on that row answers for every attribute, so a change made through it (a new
+    session token, a sealed account) is what this object shows too.
+    """
+
+    # The columns read by the session check (see _session_query), in its order.
+    COLUMNS = (
+        "id",
+        "role",
+        "display_name",
+        "org_unit_id",
+        "is_active_account",
+        "session_token",
+        "last_seen_at",
+    )
+    _OWN = frozenset({"_values", "_record", "session_key", "unread_at_sign_in"})
+
+    def __init__(self, values: dict, session_key: str, unread: int) -> None:
+        object.__setattr__(self, "_values", values)
+        object.__setattr__(self, "_record", None)
+        object.__setattr__(self, "session_key", session_key)
+        object.__setattr__(self, "unread_at_sign_in", unread)  # see notifications.views.unread_badge
+
+    @property
+    def record(self) -> User:
+        """The account's ORM row, for whatever needs more than the session check read."""
+        record = self._record
+        if record is None:
+            record = db.session.get(User, self._values["id"])
+            record.session_key = self.session_key
+            object.__setattr__(self, "_record", record)
+        return record
+
+    def __getattr__(self, name: str):
+        # Only reached for names not found on the object itself. Private names are not the
+        # row's to answer: SQLAlchemy asks any object for `_sa_instance_state`, and this one
+        # must not pass for an ORM row (give a relationship `user_record(user)` instead).
+        if name.startswith("_"):
+            raise AttributeError(name)
+        values = self.__dict__["_values"]
+        if name in values and self.__dict__["_record"] is None:
+            return values[name]
+        return getattr(self.record, name)
+
+    def __setattr__(self, name: str, value) -> None:
+        if name in self._OWN:
+            object.__setattr__(self, name, value)
+            if name == "session_key" and self._record is not None:
+                self._record.session_key = value
+            return
+        setattr(self.record, name, value)
+
+    def __eq__(self, other) -> bool:
+        if isinstance(other, User | SignedInUser):
+            return other.id == self.id
+        return NotImplemented
+
+    def __hash__(self) -> int:
+        return hash(("user", self.id))
+
+    def __repr__(self) -> str:
+        return f"<SignedInUser {self.id} {self.role}>"
+
+
+def user_record(user) -> User:
+    """The ORM row of `user`, which may be the session check's light view of it."""
+    return user.record if isinstance(user, SignedInUser) else user
+
+
+def user_of_session(session_id: str) -> SignedInUser | None:
     """The user of a live session named by the cookie's "id:token:key", or None."""
     user_id, token, key = (session_id.split(":") + ["", ""])[:3]
     if not key or not user_id.isdigit():
@@ -76,46 +150,38 @@ def user_of_session(session_id: str):
     row = db.session.execute(_session_query(), {"key": key}).first()
     if row is None:
         return None
-    seen, user, unread = row
-    user.unread_at_sign_in = unread  # see notifications.views.unread_badge
-    if user.id != int(user_id) or user.session_token != token:
+    seen, unread, *columns = row
+    values = dict(zip(SignedInUser.COLUMNS, columns, strict=True))
+    if values["id"] != int(user_id) or values["session_token"] != token:
         return None
-    user.session_key = key
-    if clock.now() - clock.aware(seen) > SEEN_RESOLUTION:
-        # At most once an hour: the session row itself is never loaded as an entity.
-        db.session.execute(_seen_update(), {"session_key": key, "seen": clock.now()})
-    return user
+    now = clock.now()
+    if now - clock.aware(seen) > SEEN_RESOLUTION:
+        # At most once an hour per session: two narrow UPDATEs, no entity loaded.
+        db.session.execute(_seen_update(), {"session_key": key, "seen": now})
+    last_seen = values["last_seen_at"]
+    if last_seen is None or now - clock.aware(last_seen) > SEEN_RESOLUTION:
+        # The account is in use ("unused" in M-24 means not used, not merely not signed in).
+        db.session.execute(_account_seen_update(), {"user_id": values["id"], "seen": now})
+        values["last_seen_at"] = now
+    return SignedInUser(values, key, unread)
 
 
 @cache
 def _session_query():
-    """When the live session was last seen, and the narrow part of its user that a
-    signed-in request needs.
-
-    Built once (only the key is bound); no org unit joined, and the session row read as
-    one column rather than an entity. Other user columns still load on first use, which
-    the hot pages do not need.
-    """
-    columns = (
-        User.id,
-        User.role,
-        User.display_name,
-        User.org_unit_id,
-        User.is_active_account,
-        User.session_token,
-        User.last_seen_at,
-    )
+    """When the live session was last seen, the header's unread count, and the narrow part
+    of its user that a signed-in request needs: plain columns, built once (only the key is
+    bound), no org unit joined."""
     # The header's unread badge comes with it (one COUNT on the inbox's index, no round trip).
     unread = (
         select(func.count())
         .where(InboxMessage.recipient_id == User.id, InboxMessage.read_at.is_(None))
         .scalar_subquery()
     )
+    columns = [getattr(User, name) for name in SignedInUser.COLUMNS]
     return (
-        select(UserSession.last_seen_at, User, unread)
+        select(UserSession.last_seen_at, unread, *columns)
         .join(User, User.id == UserSession.user_id)
         .where(UserSession.key == bindparam("key"), UserSession.ended_at.is_(None))
-        .options(load_only(*columns), lazyload(User.org_unit))
     )
 
 
@@ -124,6 +190,16 @@ def _seen_update():
     return (
         update(UserSession)
         .where(UserSession.key == bindparam("session_key"))
+        .values(last_seen_at=bindparam("seen"))
+        .execution_options(synchronize_session=False)
+    )
+
+
+@cache
+def _account_seen_update():
+    return (
+        update(User)
+        .where(User.id == bindparam("user_id"))
         .values(last_seen_at=bindparam("seen"))
         .execution_options(synchronize_session=False)
     )

@@ -18,6 +18,7 @@ from sqlalchemy import ARRAY, JSON, Integer, any_, func, insert, literal, select
 from sqlalchemy.exc import IntegrityError
 
 from portal import clock
+from portal.accounts.sessions import user_record
 from portal.approvals import notices
 from portal.approvals.kinds import get_kind, kinds_in_conflict
 from portal.approvals.models import (
@@ -149,7 +150,7 @@ def open_case(
     case = Case(
         kind=kind_name,
         student=student,
-        requester=requester,
+        requester=user_record(requester),
         province_id=province.id,
         payload=payload,
         idempotency_key=idempotency_key,

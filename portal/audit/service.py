@@ -38,7 +38,7 @@ def record_event(
     **data,
 ) -> None:
     """Record that `actor` did `tag` to `student`/`case`; `data` must hold no names or ID numbers."""
-    if any(obj is not None and inspect(obj).pending for obj in (actor, student, case)):
+    if any(_pending(obj) for obj in (actor, student, case)):
         db.session.flush()  # the event names a row not yet written: write it first
     db.session.execute(
         _INSERT,
@@ -52,3 +52,10 @@ def record_event(
         },
         execution_options={STANDALONE: True},
     )
+
+
+def _pending(obj) -> bool:
+    """Whether `obj` is an ORM row added but not yet written (a plain row or the signed-in
+    user's light view never is)."""
+    state = inspect(obj, raiseerr=False) if obj is not None else None
+    return state is not None and state.pending
