@@ -191,9 +191,9 @@ ORDER BY s.id
 LIMIT %s
 """
 _TRANSFER_STEPS = """
-INSERT INTO steps (case_id, position, role, mode, org_unit_id, state, province_id, working_days,
+INSERT INTO steps (case_id, position, role, kind, mode, org_unit_id, state, province_id, working_days,
                    timeout_policy, activated_on, due_on, decided_at, reason)
-SELECT c.id, r.position, r.role, 'decision', r.unit, r.state, c.province_id, 20, 'auto_approve',
+SELECT c.id, r.position, r.role, 'transfer', 'decision', r.unit, r.state, c.province_id, 20, 'auto_approve',
        CASE WHEN r.position < 2 THEN current_date - 3 END,
        CASE WHEN r.position < 2 THEN current_date + 25 END,
        CASE WHEN r.position = 0 THEN now() - interval '1 day' END, ''
@@ -213,6 +213,11 @@ def _add_open_transfers() -> None:
     import psycopg
 
     with psycopg.connect(_libpq_url(DATABASE_URL)) as connection:
+        # Steps loaded by an earlier version of this script lack the case's kind, which
+        # every step the portal makes carries (the queue counts by it).
+        connection.execute(
+            "UPDATE steps SET kind = c.kind FROM cases c WHERE c.id = steps.case_id AND steps.kind IS NULL"
+        )
         have = connection.execute(
             "SELECT count(*) FROM cases WHERE kind = 'transfer' AND state = 'open'"
         ).fetchone()[0]

@@ -16,6 +16,11 @@ def create_app(overrides: dict | None = None) -> Flask:
         static_folder=str(ROOT / "static"),
         instance_path=str(ROOT / "instance"),
     )
+    # Before anything creates the Jinja environment (portal/templating.py).
+    from portal.templating import LanguageEnvironment, TranslatedLiterals
+
+    app.jinja_environment = LanguageEnvironment
+    app.jinja_options = {**app.jinja_options, "extensions": [TranslatedLiterals]}
     app.config.from_object(Config(overrides))
     app.config.update(overrides or {})
     if app.config["PROXY_HOPS"]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import secrets
+from typing import NamedTuple
 from urllib.parse import urlsplit
 
 from flask import (
@@ -31,6 +32,7 @@ from portal.config import ROOT
 from portal.database import configure_sqlite, configure_transactions, wrote_anything
 from portal.errors import DomainError
 from portal.extensions import babel, csrf, db, limiter, login_manager, migrate
+from portal.templating import use_translations
 
 LANGUAGES = {"zh_Hans": "中文", "en": "English"}
 LANGUAGE_COOKIE = "lang"
@@ -382,7 +384,6 @@ def register_template_helpers(app: Flask) -> None:
         can=lambda permission: has_permission(current_user, Permission(permission)),
         unread_messages=unread_badge,
         nav_links=nav_links,
-        fixed_url=fixed_url,
     )
 
     # Flask-Babel's template callables go through get_domain() for every string a
@@ -400,6 +401,8 @@ def register_template_helpers(app: Flask) -> None:
     # newstyle wrappers reach the translation through three `Context.call`s (each
     # inspecting its callee); these do what those wrappers do, in one call.
     app.jinja_env.globals.update(_template_gettext_callables(domain))
+    # And `_('a fixed text')` is translated once, when a template is compiled for a language.
+    use_translations(app.jinja_env, domain.get_translations)
 
     @app.context_processor
     def page_globals():
@@ -408,6 +411,7 @@ def register_template_helpers(app: Flask) -> None:
             "languages": LANGUAGES,
             "current_language": str(locale) if locale else "zh_Hans",
             "html_lang": "en" if locale and locale.language == "en" else "zh-Hans",
+            "chrome": chrome_urls(),
         }
 
 
@@ -469,17 +473,35 @@ def _template_gettext_callables(domain) -> dict:
     return {"_": gettext, "gettext": gettext, "ngettext": ngettext}
 
 
-_fixed_urls: dict[tuple, str] = {}
+class ChromeUrls(NamedTuple):
+    """The page chrome's links, which never change (the style sheet, the header's forms and
+    links): built once per mount point, read on every page as plain attributes."""
+
+    css: str
+    favicon: str
+    home: str
+    language: str
+    inbox: str
+    account: str
+    sign_out: str
 
 
-def fixed_url(endpoint: str, **values) -> str:
-    """url_for for the page chrome's links, which never change (the style sheet, the
-    header's forms and links): built once per mount point instead of on every page."""
-    key = (request.script_root, endpoint, *sorted(values.items()))
-    url = _fixed_urls.get(key)
-    if url is None:
-        url = _fixed_urls[key] = url_for(endpoint, **values)
-    return url
+_chrome_urls: dict[str, ChromeUrls] = {}
+
+
+def chrome_urls() -> ChromeUrls:
+    urls = _chrome_urls.get(request.script_root)
+    if urls is None:
+        urls = _chrome_urls[request.script_root] = ChromeUrls(
+            css=url_for("static", filename="portal.css"),
+            favicon=url_for("static", filename="favicon.svg"),
+            home=url_for("accounts.index"),
+            language=url_for("accounts.choose_language"),
+            inbox=url_for("inbox.index"),
+            account=url_for("accounts.account"),
+            sign_out=url_for("accounts.sign_out"),
+        )
+    return urls
 
 
 def _enum_label(enum_class, code) -> str:
