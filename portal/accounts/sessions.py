@@ -16,6 +16,7 @@ from portal import clock
 from portal.accounts.models import AccountIdentity, User, UserSession
 from portal.audit.service import record_event
 from portal.audit.tags import AuditTag
+from portal.database import read
 from portal.errors import NotFound
 from portal.extensions import db
 from portal.notifications.models import InboxMessage
@@ -147,7 +148,7 @@ def user_of_session(session_id: str) -> SignedInUser | None:
     user_id, token, key = (session_id.split(":") + ["", ""])[:3]
     if not key or not user_id.isdigit():
         return None
-    row = db.session.execute(_session_query(), {"key": key}).first()
+    row = read(db.session, _session_query(), {"key": key}).first()
     if row is None:
         return None
     seen, unread, *columns = row

@@ -10,6 +10,7 @@ from sqlalchemy.orm import selectinload
 
 from portal import clock
 from portal.approvals.models import Case, Step
+from portal.database import read
 from portal.extensions import db
 from portal.guardians.models import GuardianLink
 from portal.orgs.models import OrgUnit
@@ -80,7 +81,7 @@ def children_of(guardian) -> list[Student]:
 def child_cards(guardian) -> list[ChildCard]:
     """The guardian home's children as plain rows (the page only reads them): the columns it
     shows, the school's name joined, with no ORM entity built or kept in the session."""
-    rows = db.session.execute(_cards_query(), {"guardian_id": guardian.id})
+    rows = read(db.session, _cards_query(), {"guardian_id": guardian.id})
     return [ChildCard._make(row) for row in rows]
 
 
