@@ -46,15 +46,6 @@ def _client(app, login: str | None):
     return client
 
 
-def _chosen(words: list[str]) -> list:
-    """The targets to measure: all, or the baselines and those whose name has one of `words`."""
-    if not words:
-        return pages.TARGETS
-    return [
-        t for t in pages.TARGETS if t.name in (pages.HELLO, pages.LIMIT) or any(w in t.name for w in words)
-    ]
-
-
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--requests", type=int, default=300)
@@ -111,7 +102,7 @@ def main() -> None:
     columns = ("wall ms", 8), ("CPU ms", 7), ("DB ms", 6), ("stmts", 5), ("Jinja ms", 8), ("CPU/limit", 9)
     print(f"  {'page':<40} " + " ".join(f"{name:>{width}}" for name, width in columns))
     limit_cpu = None
-    for target in _chosen(options.only):
+    for target in pages.chosen_targets(options.only):
         if target.server == "limit":  # the same session cookie, shown to the framework-limit app
             client = limit_app.test_client()
             client.set_cookie("session", guardian.get_cookie("session").value)

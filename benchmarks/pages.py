@@ -14,7 +14,8 @@ The pages measured are listed once, in TARGETS.
 Environment: BENCH_DATABASE_URL (default: database xueji_bench on 127.0.0.1:5432),
 BENCH_STUDENTS (default 1000000), BENCH_SECONDS per run (default 5), BENCH_ROUNDS (3),
 BENCH_PORT (default 5099; the framework-limit page uses the next port), BENCH_OPEN_TRANSFERS
-(open transfer cases beside the students, default 100000).
+(open transfer cases beside the students, default 100000), BENCH_ONLY (comma-separated words:
+measure only the pages whose name holds one, besides the two baselines).
 """
 
 from __future__ import annotations
@@ -43,6 +44,7 @@ DATABASE_URL = os.environ.get(
 STUDENTS = int(os.environ.get("BENCH_STUDENTS", 1_000_000))
 SECONDS = int(os.environ.get("BENCH_SECONDS", 5))
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", 3))
+ONLY = [word for word in os.environ.get("BENCH_ONLY", "").split(",") if word]
 PORT = int(os.environ.get("BENCH_PORT", 5099))
 LIMIT_PORT = PORT + 1  # the framework-limit page, served next to the portal
 WORKERS = ["--workers", "2", "--threads", "1"]
@@ -84,6 +86,13 @@ TARGETS = [
     Target(f"approval queue (school, {QUEUE_BACKLOG:,} pending)", "/staff/queue", "school.demo"),
     Target("transfer progress page", "/transfers/{transfer_id}", TRANSFER_GUARDIAN),
 ]
+
+
+def chosen_targets(words: list[str]) -> list[Target]:
+    """The targets to measure: all, or the two baselines and those whose name has one of `words`."""
+    if not words:
+        return TARGETS
+    return [t for t in TARGETS if t.name in (HELLO, LIMIT) or any(word in t.name for word in words)]
 
 
 class _NoRedirect(urllib.request.HTTPRedirectHandler):
@@ -433,13 +442,14 @@ def main() -> None:
     ensure_queue_backlog()
     ensure_family_transfer()
     facts = _facts()
+    targets = chosen_targets(ONLY)
     portal = _serve("wsgi:app", PORT)
     servers = [portal]
     bases = {"portal": f"http://127.0.0.1:{PORT}", "limit": f"http://127.0.0.1:{LIMIT_PORT}"}
     try:
         _wait_for(f"{bases['portal']}/healthz")
         cookies = {
-            login: _signed_in_cookie(bases["portal"], login) for login in {t.login for t in TARGETS} - {None}
+            login: _signed_in_cookie(bases["portal"], login) for login in {t.login for t in targets} - {None}
         }
         # The framework-limit page renders as many bytes as the guardian home does.
         home_bytes = len(_get(f"{bases['portal']}/children/", cookies[GUARDIAN]))
@@ -447,9 +457,9 @@ def main() -> None:
         _wait_for(f"{bases['limit']}/page")
         urls = {
             t.name: (bases[t.server] + _quote_path(t.path.format(**facts)), cookies.get(t.login))
-            for t in TARGETS
+            for t in targets
         }
-        results: dict[str, list[float]] = {t.name: [] for t in TARGETS}
+        results: dict[str, list[float]] = {t.name: [] for t in targets}
         with tempfile.NamedTemporaryFile("w", suffix=".lua") as script:
             script.write(WRK_SCRIPT)
             script.flush()
