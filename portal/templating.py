@@ -7,6 +7,9 @@ language. Here a template is compiled once per language, and `_('a fixed text')`
 nothing to fill in compiles to its translation, marked safe exactly as the render-time
 call marked it. Calls with values to fill in (`_('… %(name)s', name=…)`), `ngettext` and
 texts held in variables are left to the render-time callables (portal/web.py).
+
+A changed message catalogue takes effect at the next start, as it already did: Flask-Babel
+keeps the translations it loaded for the life of the process.
 """
 
 from __future__ import annotations
