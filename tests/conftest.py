@@ -18,6 +18,7 @@ from sqlalchemy.orm import scoped_session, sessionmaker
 from portal import create_app
 from portal.config import config_for_tests
 from portal.extensions import db, limiter
+from portal.provinces.rules import forget_shown_calendars
 
 # Jobs queue in memory (portal.jobs reads this when first imported, after this line).
 os.environ.setdefault("JOBS_URL", "memory://")
@@ -98,6 +99,8 @@ def app(migrated_app):
         original = db.session
         db.session = scoped_session(sessionmaker(bind=connection, join_transaction_mode="create_savepoint"))
         limiter.reset()
+        # Per-worker caches of database state: this test's database starts afresh.
+        forget_shown_calendars()
         try:
             yield app
         finally:

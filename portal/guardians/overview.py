@@ -14,7 +14,7 @@ from portal.database import read
 from portal.extensions import db
 from portal.guardians.models import GuardianLink
 from portal.orgs.models import OrgUnit
-from portal.provinces.rules import working_calendar
+from portal.provinces.rules import shown_calendar
 from portal.registry.models import Student, grade_label
 from portal.registry.service import history_of
 from portal.registry.status import Status
@@ -89,7 +89,7 @@ def child_overview(student: Student) -> dict:
     """The record, its open cases with deadlines, and its history."""
     cases = list(db.session.scalars(_cases_query(), {"student_id": student.id}))
     open_cases = [case for case in cases if case.state_enum.is_live]  # open or returned
-    calendar = working_calendar(open_cases[0].province_id) if open_cases else None
+    calendar = shown_calendar(open_cases[0].province_id) if open_cases else None
     return {
         "student": student,
         "open_cases": open_cases,

@@ -6,6 +6,7 @@ while the writes can call back into the engine to recount deadlines.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 
 from sqlalchemy import select
@@ -61,6 +62,31 @@ def working_calendar(province_id: int) -> WorkingCalendar:
         select(PublishedCalendarYear.year).where(PublishedCalendarYear.province_id == province_id)
     ).all()
     return WorkingCalendar([OfficialDay(d, w) for d, w in days], years)
+
+
+# How long a worker keeps a province's calendar for pages that only show it ("3 working
+# days left"). Calendars change a few times a year; a change shows at once in the worker
+# that made it and within this time in the others. Deadlines themselves are always
+# counted on a calendar read afresh (the approvals engine calls `working_calendar`).
+CALENDAR_SECONDS = 60
+_shown_calendars: dict[int, tuple[float, WorkingCalendar]] = {}
+
+
+def shown_calendar(province_id: int) -> WorkingCalendar:
+    """The province's calendar for counting days left on a page: kept per worker a minute
+    (its statements and the merge of its years are paid once, not on every page)."""
+    now = time.monotonic()
+    kept = _shown_calendars.get(province_id)
+    if kept is not None and now - kept[0] < CALENDAR_SECONDS:
+        return kept[1]
+    calendar = working_calendar(province_id)
+    _shown_calendars[province_id] = (now, calendar)
+    return calendar
+
+
+def forget_shown_calendars() -> None:
+    """Drop the kept calendars (an administrator changed one; or a test's data is gone)."""
+    _shown_calendars.clear()
 
 
 def password_max_age_days(province_id: int) -> int:

@@ -25,7 +25,7 @@ from portal.provinces.models import (
     TransferSetting,
     TransferWindowMode,
 )
-from portal.provinces.rules import EVERY_KIND
+from portal.provinces.rules import EVERY_KIND, forget_shown_calendars
 
 MAX_STEP_WORKING_DAYS = 60
 
@@ -115,6 +115,7 @@ def set_official_day(province, day: date, is_working_day: bool, note: str, actor
     db.session.add(row)
     record_event(AuditTag.CALENDAR_DAY_SET, actor=actor, day=day.isoformat(), is_working_day=is_working_day)
     db.session.flush()
+    forget_shown_calendars()
     return recompute_deadlines(province.id)
 
 
@@ -128,6 +129,7 @@ def remove_official_day(province, day: date, actor) -> int:
         AuditTag.CALENDAR_DAY_REMOVED, actor=actor, day=day.isoformat(), was_working_day=row.is_working_day
     )
     db.session.flush()
+    forget_shown_calendars()
     return recompute_deadlines(province.id)
 
 
@@ -143,6 +145,7 @@ def publish_year(province, year: int, actor) -> int:
         db.session.add(row)
         db.session.flush()
         record_event(AuditTag.CALENDAR_YEAR_PUBLISHED, actor=actor, year=year)
+    forget_shown_calendars()
     return recompute_deadlines(province.id)
 
 

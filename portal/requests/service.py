@@ -34,7 +34,7 @@ from portal.errors import DomainError, NotFound, ValidationFailed
 from portal.extensions import db
 from portal.orgs.models import STAGE_GRADES, OrgLevel, OrgUnit
 from portal.orgs.service import subtree_ids
-from portal.provinces.rules import working_calendar
+from portal.provinces.rules import shown_calendar
 from portal.registry.models import Student, grade_label
 from portal.security.scope import SCHOOL_ONLY, get_visible_student
 
@@ -142,7 +142,7 @@ def case_page(case: Case) -> dict:
         "student": case.student,
         "kind": kind_or_none(case.kind),
         "events": events,
-        "calendar": working_calendar(case.province_id),
+        "calendar": shown_calendar(case.province_id),
         "today": clock.today(),
         "evidence": case.payload.get("evidence", []),
     }
@@ -385,7 +385,7 @@ def step_page(user, step: Step) -> dict:
         "is_filing": step.mode == StepMode.FILING,
         "is_requester": case.requester_id == user.id,
         "grades": school_grades(student.school),
-        "calendar": working_calendar(step.province_id),
+        "calendar": shown_calendar(step.province_id),
         "today": clock.today(),
         "evidence": case.payload.get("evidence", []),
     }
@@ -459,7 +459,7 @@ def early_warning(user, today: date | None = None) -> dict:
             base.where(
                 Step.overdue_since.is_(None),
                 Step.due_on >= today,
-                Step.due_on <= soon_until(working_calendar(_province_of(unit).id), today),
+                Step.due_on <= soon_until(shown_calendar(_province_of(unit).id), today),
             )
             .order_by(Step.due_on, Step.id)
             .limit(EARLY_WARNING_LIMIT)

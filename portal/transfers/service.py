@@ -28,7 +28,7 @@ from portal.notifications.messages import register_message
 from portal.notifications.service import notify
 from portal.orgs.models import STAGE_GRADES, OrgLevel, OrgUnit, SchoolStage
 from portal.provinces.models import NATIONAL_STEP_WORKING_DAYS
-from portal.provinces.rules import working_calendar
+from portal.provinces.rules import shown_calendar
 from portal.registry.models import HistoryKind, Student, StudentHistory
 from portal.registry.service import change_status
 from portal.registry.status import Status
@@ -486,7 +486,7 @@ def progress_of(case: Case, today: date | None = None) -> Progress:
     def calendar_of(province_id: int):
         """A province's calendar, read only if a step counts its days (two queries each)."""
         if province_id not in calendars:
-            calendars[province_id] = working_calendar(province_id)
+            calendars[province_id] = shown_calendar(province_id)
         return calendars[province_id]
 
     parties = [_party(step, calendar_of, today) for step in case.steps]
