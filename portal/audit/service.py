@@ -40,7 +40,9 @@ def record_event(
     """Record that `actor` did `tag` to `student`/`case`; `data` must hold no names or ID numbers."""
     if any(_pending(obj) for obj in (actor, student, case)):
         db.session.flush()  # the event names a row not yet written: write it first
-    db.session.execute(
+    # On the session's connection, past the ORM's layers: an INSERT of plain values, in the
+    # request's transaction if one is open, else a statement of its own (STANDALONE).
+    db.session.connection().execute(
         _INSERT,
         {
             "tag": str(tag),

@@ -11,6 +11,7 @@ from sqlalchemy import Select, bindparam, or_, select
 
 from portal.audit.service import record_event
 from portal.audit.tags import AuditTag
+from portal.database import read
 from portal.errors import Conflict, ValidationFailed
 from portal.extensions import db
 from portal.identity.certificates import revoke_for_status_change
@@ -341,7 +342,7 @@ def search_student_rows(
         .join(OrgUnit, OrgUnit.id == Student.school_id)
         .where(visible_students_condition(user))
     )
-    return _search(user, statement, lambda s: db.session.execute(s).all(), query, after, before, per_page)
+    return _search(user, statement, lambda s: read(db.session, s).all(), query, after, before, per_page)
 
 
 _LIST_COLUMNS = (

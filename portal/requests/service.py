@@ -10,9 +10,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, timedelta
+from functools import cache
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import and_, func, select, tuple_, union_all
+from sqlalchemy import and_, bindparam, func, select, tuple_, union_all
 from sqlalchemy.orm import contains_eager, joinedload, selectinload
 
 from portal import clock
@@ -30,6 +31,7 @@ from portal.approvals.models import (
 )
 from portal.audit.service import record_event
 from portal.audit.tags import AuditTag
+from portal.database import read
 from portal.errors import DomainError, NotFound, ValidationFailed
 from portal.extensions import db
 from portal.orgs.models import STAGE_GRADES, OrgLevel, OrgUnit
@@ -268,7 +270,7 @@ def queue_rows(
                 row.name,
                 row.grade,
             )
-            for row in db.session.execute(statement)
+            for row in read(db.session, statement)
         ]
 
     return _queue(user, statement, run, kind, show, after, per_page)
@@ -298,11 +300,7 @@ def _queue(user, statement, run, kind: str, show: str, after: str | None, per_pa
 def _queue_counts(unit_id: int) -> tuple[dict[str, int], int, int]:
     """Pending steps per kind, how many of them are overdue, how many are returned: one query
     (on PostgreSQL an index-only scan of the queue's index; no case is read)."""
-    rows = db.session.execute(
-        select(Step.kind, Step.state, func.count(), func.count(Step.overdue_since))
-        .where(Step.org_unit_id == unit_id, Step.state.in_([StepState.PENDING, StepState.RETURNED]))
-        .group_by(Step.kind, Step.state)
-    ).all()
+    rows = read(db.session, _queue_counts_query(), {"unit_id": unit_id}).all()
     counts: dict[str, int] = {}
     overdue = returned = 0
     for kind, state, count, late in rows:
@@ -311,7 +309,19 @@ def _queue_counts(unit_id: int) -> tuple[dict[str, int], int, int]:
             overdue += late
         else:
             returned += count
-    return dict(sorted(counts.items())), overdue, returned
+    return dict(sorted(counts.items(), key=lambda item: item[0] or "")), overdue, returned
+
+
+@cache
+def _queue_counts_query():
+    return (
+        select(Step.kind, Step.state, func.count(), func.count(Step.overdue_since))
+        .where(
+            Step.org_unit_id == bindparam("unit_id"),
+            Step.state.in_([StepState.PENDING, StepState.RETURNED]),
+        )
+        .group_by(Step.kind, Step.state)
+    )
 
 
 def _cursor_of(step) -> str:

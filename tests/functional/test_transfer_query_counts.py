@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from portal.accounts.models import Role, User
 from portal.extensions import db
-from portal.provinces.rules import forget_shown_calendars
 from portal.guardians.models import GuardianLink, Relation
+from portal.provinces.rules import forget_shown_calendars
 from portal.transfers import service
 from tests.factories import make_guardian, make_staff, make_student, make_tree
 from tests.functional.conftest import sign_in
