@@ -182,6 +182,8 @@ def register_request_hooks(app: Flask) -> None:
         A request that wrote nothing has no transaction open (portal/database.py) and
         sends no COMMIT.
         """
+        if not db.session.registry.has():
+            return response  # the request never touched the database (no session to make)
         if response.status_code < 400 or g.get("keep_bookkeeping"):
             if wrote_anything(db.session()):
                 db.session.commit()
@@ -321,8 +323,12 @@ HTTP_ERRORS = (
 
 
 def _carries_nul() -> bool:
-    if "\x00" in request.path or any("\x00" in value for value in request.args.values()):
+    if "\x00" in request.path:
         return True
+    if request.query_string and any("\x00" in value for value in request.args.values()):
+        return True
+    if not (request.content_length or "Transfer-Encoding" in request.headers):
+        return False  # no body to look into (most requests: every page a browser opens)
     if request.mimetype in ("application/x-www-form-urlencoded", "multipart/form-data"):
         return any("\x00" in value for value in request.form.values())
     if request.is_json:  # the raw body: a JSON string spells the character \u0000

@@ -232,8 +232,10 @@ def test_a_locked_code_is_not_listed_as_unused(client, app, people):
     [
         lambda client: client.get("/verify?code=a%00b"),
         lambda client: client.post("/api/v1/identity/verify", json={"token": "x", "audience": "a\u0000b"}),
+        lambda client: client.post("/api/v1/identity/verify", data={"token": "x", "audience": "a\x00b"}),
+        lambda client: client.get("/api/v1/students/a%00b"),
     ],
-    ids=["query", "json"],
+    ids=["query", "json", "form", "path"],
 )
 def test_a_nul_character_is_refused_with_400_not_500(client, send):
     """PostgreSQL text cannot hold U+0000: without the guard this was a 500 (schemathesis)."""
